@@ -75,6 +75,8 @@ type Cluster struct {
 	removeDir               bool
 	restConfig              *rest.Config
 	processes               []*process // in start order; stopped in reverse
+	stopProvisioner         context.CancelFunc
+	provisionerDone         chan struct{}
 	startup                 time.Duration
 	log                     *slog.Logger
 }
@@ -261,6 +263,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	provisionerCtx, stopProvisioner := context.WithCancel(context.Background())
+	c.stopProvisioner, c.provisionerDone = stopProvisioner, make(chan struct{})
+	go func() {
+		defer close(c.provisionerDone)
+		runProvisioner(provisionerCtx, clientset, c.log)
+	}()
 	c.startup = time.Since(began)
 	step("ready", began)
 	return c, nil
@@ -460,6 +468,11 @@ func (c *Cluster) RSS() (map[string]uint64, error) {
 // it. It is safe to call more than once.
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.stopProvisioner != nil {
+		c.stopProvisioner()
+		<-c.provisionerDone
+		c.stopProvisioner = nil
+	}
 	for i := len(c.processes) - 1; i >= 0; i-- {
 		if err := c.processes[i].stop(10 * time.Second); err != nil {
 			errs = append(errs, err)

@@ -288,3 +288,53 @@ func checkBehavior(p *corev1.Pod, behavior string) error {
 	}
 	return nil
 }
+
+// TestStatefulSetGetsVolumes: claims of any storage class are provisioned, so StatefulSets with
+// volumeClaimTemplates roll out as they would on a real cluster.
+func TestStatefulSetGetsVolumes(t *testing.T) {
+	ctx := context.Background()
+	cs := clientset(t)
+	ns := clustertest.Namespace(t, cs)
+	labels := map[string]string{"app.kubernetes.io/name": "mysql"}
+	class := "fast-ssd"
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mysql"},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr(int32(2)),
+			ServiceName: "mysql",
+			Selector:    &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "mysql", Image: "mysql:8.4.5",
+					VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/mysql"}},
+				}}},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data"},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					StorageClassName: &class,
+					Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")}},
+				},
+			}},
+		},
+	}
+	if _, err := cs.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, "StatefulSet mysql ready", 60*time.Second, func(ctx context.Context) (bool, error) {
+		got, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "mysql", metav1.GetOptions{})
+		return err == nil && got.Status.ReadyReplicas == 2 && got.Status.ObservedGeneration >= got.Generation, err
+	})
+	t.Logf("StatefulSet with 2 claims ready after %s", took.Round(time.Millisecond))
+	claims, err := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range claims.Items {
+		if c.Status.Phase != corev1.ClaimBound {
+			t.Errorf("claim %s is %s, want Bound", c.Name, c.Status.Phase)
+		}
+	}
+}
