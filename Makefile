@@ -14,7 +14,7 @@ BENCHTIME    ?= 1x
 # The local control plane's binaries, built once into a cache keyed by version.
 CLUSTER_BIN = $(shell deploy/local/build-cluster.sh --print-dir)
 
-.PHONY: all build cluster-bin cluster run test test-unit lint bench clean help
+.PHONY: all build cluster-bin cluster run test lint bench clean help
 
 all: build
 
@@ -27,16 +27,15 @@ build: ## build bin/gitops-agent
 cluster-bin: ## build the local control plane (etcd, kube-*, kwok) into the cache; cached after the first run
 	deploy/local/build-cluster.sh >/dev/null
 
-cluster: build cluster-bin ## run a throw-away local cluster until Ctrl-C
+cluster: build cluster-bin ## only a throw-away local cluster, until Ctrl-C
 	GITOPS_AGENT_CLUSTER_BIN=$(CLUSTER_BIN) bin/gitops-agent dev cluster --kubeconfig .local/kubeconfig
 
-run: cluster ## the main job on the embedded default: a local cluster (the agent joins it as sync lands)
+run: build cluster-bin ## the main job: a local cluster, this repo's deployments over git smart HTTP, and the agent following them
+	rm -rf .local/run
+	GITOPS_AGENT_CLUSTER_BIN=$(CLUSTER_BIN) bin/gitops-agent dev run --dir .local/run
 
 test: cluster-bin ## unit, policy and integration tests (integration tests run on a real local cluster)
 	GITOPS_AGENT_CLUSTER_BIN=$(CLUSTER_BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
-
-test-unit: ## only the packages that need no cluster
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /localcluster)
 
 lint: ## go vet and gofmt
 	$(GO) vet ./...

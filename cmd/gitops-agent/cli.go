@@ -33,6 +33,11 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"check", "render and validate environments; explain every finding (for merge-request CI)", runCheck},
+		{"policy", "policy tools: `policy test [DIR]` runs the Rego unit tests", runPolicy},
+		{"run", "run the agent: follow the repository and keep environments on its newest valid commit", runRun},
+		{"status", "show each environment's applied and pending commits, result, health and history", runStatus},
+		{"sync", "ask the agent to apply an environment's pending commit (manual sync mode)", runSync},
 		{"version", "print the version", runVersion},
 		{"dev", "developer tools: `dev cluster` runs a throw-away local Kubernetes cluster", runDev},
 	}

@@ -59,7 +59,7 @@ func TestRun(t *testing.T) {
 		{name: "unknown command", args: []string{"deploy"}, wantCode: exitError, wantStderr: `unknown command "deploy"`},
 		{name: "version with extra args", args: []string{"version", "x"}, wantCode: exitError, wantStderr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"version", "--nope"}, wantCode: exitError, wantStderr: "flag provided but not defined: -nope"},
-		{name: "dev without subcommand", args: []string{"dev"}, wantCode: exitError, wantStderr: "usage: gitops-agent dev cluster"},
+		{name: "dev without subcommand", args: []string{"dev"}, wantCode: exitError, wantStderr: "usage: gitops-agent dev cluster|run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,3 +77,5 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -11,11 +11,16 @@ import (
 )
 
 func runDev(ctx context.Context, c *cli, args []string) int {
-	if len(args) == 0 || args[0] != "cluster" {
-		fmt.Fprintf(c.stderr, "usage: gitops-agent dev cluster [flags]\n")
-		return exitError
+	if len(args) > 0 {
+		switch args[0] {
+		case "cluster":
+			return runDevCluster(ctx, c, args[1:])
+		case "run":
+			return runDevRun(ctx, c, args[1:])
+		}
 	}
-	return runDevCluster(ctx, c, args[1:])
+	fmt.Fprintf(c.stderr, "usage: gitops-agent dev cluster|run [flags]\n  cluster  a throw-away local cluster\n  run      a local cluster, this repository's deployments over git smart HTTP, and the agent following them\n")
+	return exitError
 }
 
 // runDevCluster runs a local cluster until interrupted and says how to use it.

@@ -1,0 +1,3 @@
+package main
+
+deny contains "ok" if input.kind == "ConfigMap"

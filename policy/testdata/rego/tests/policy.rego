@@ -1,0 +1,3 @@
+package main
+
+deny contains "ConfigMaps are not allowed" if input.kind == "ConfigMap"

@@ -1,0 +1,5 @@
+package main
+
+warn contains msg if {
+	msg := no_such_helper(input)
+}
