@@ -2,7 +2,6 @@ package health_test
 
 import (
 	"context"
-	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -28,10 +27,6 @@ var cluster *localcluster.Cluster
 
 // TestMain starts the local cluster, unless -short asks for the unit tests only.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
 	os.Exit(clustertest.Main(m, func(c *localcluster.Cluster) { cluster = c }))
 }
 

@@ -4,6 +4,7 @@ package clustertest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,7 +22,13 @@ import (
 
 // Main starts a cluster, hands it to use, runs the package's tests and stops the cluster. Call
 // it from TestMain: os.Exit(clustertest.Main(m, func(c *localcluster.Cluster) { cluster = c })).
+// With -short no cluster is started and use is not called: tests that need one skip, so that
+// `go test -short ./...` runs the unit tests alone.
 func Main(m *testing.M, use func(*localcluster.Cluster)) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cluster, err := localcluster.Start(context.Background(), localcluster.Options{Logger: logger})
 	if err != nil {

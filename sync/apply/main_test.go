@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -29,10 +28,6 @@ var cluster *localcluster.Cluster
 
 // TestMain starts the local cluster, unless -short asks for the unit tests only.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
 	os.Exit(clustertest.Main(m, func(c *localcluster.Cluster) { cluster = c }))
 }
 

@@ -3,7 +3,6 @@ package inventory_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -24,10 +23,6 @@ var cluster *localcluster.Cluster
 
 // TestMain starts the local cluster, unless -short asks for the unit tests only.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
 	os.Exit(clustertest.Main(m, func(c *localcluster.Cluster) { cluster = c }))
 }
 
