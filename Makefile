@@ -42,7 +42,9 @@ lint: ## go vet and gofmt
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 bench: cluster-bin ## benchmarks, printed as figures (go test -bench)
-	GITOPS_AGENT_CLUSTER_BIN=$(CLUSTER_BIN) $(GO) test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(TEST_TIMEOUT) ./...
+	tools=$$(deploy/local/build-bench-tools.sh); \
+	KUBECONFORM=$$tools/kubeconform CONFTEST=$$tools/conftest GITOPS_AGENT_CLUSTER_BIN=$(CLUSTER_BIN) \
+		$(GO) test -count=1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout $(TEST_TIMEOUT) ./...
 
 clean: ## remove build output (the cluster cache stays: deploy/local/build-cluster.sh --print-dir)
 	rm -rf bin .local
