@@ -27,6 +27,11 @@ func (a *agent) electAndLead(ctx context.Context, lead func(context.Context) err
 		identity = host
 	}
 	identity += "_" + rand.String(6)
+	// The lease lives in the agent's namespace; on a fresh cluster nobody has created it yet,
+	// and the elector would retry creating the lease there forever.
+	if err := a.statuses.EnsureNamespace(ctx); err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  leaseMeta(a.cfg.LeaderElection.LeaseName, a.cfg.Namespace),
 		Client:     kube.CoordinationV1(),

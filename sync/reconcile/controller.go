@@ -43,7 +43,7 @@ func NewController(rec *Reconciler, log *slog.Logger, opts ControllerOptions) *C
 	if opts.Workers <= 0 {
 		opts.Workers = 8
 	}
-	return &Controller{
+	c := &Controller{
 		rec: rec,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -52,6 +52,9 @@ func NewController(rec *Reconciler, log *slog.Logger, opts ControllerOptions) *C
 		log:    log,
 		forced: map[string]bool{},
 	}
+	// A finished health wait is recorded by a sync of its environment.
+	rec.notify = func(env string) { c.queue.Add(env) }
+	return c
 }
 
 // HandleSourceEvent takes what the git poller reports: a new head syncs every environment; the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,10 @@ type Options struct {
 	HistoryLimit int
 	// Namespace of the Environment objects, for Events.
 	Namespace string
+	// HealthWaits bounds the health waits in progress at once (default 32). Waits run beside
+	// the workers, so that rollouts bounded by other controllers do not hold up applies; the
+	// bound keeps their polling from crowding the API server's rate limit.
+	HealthWaits int
 }
 
 // Reconciler syncs environments to the newest commit of the followed branch.
@@ -76,6 +81,11 @@ type Reconciler struct {
 	opts      Options
 
 	envs map[string]*envState
+	// healthSlots holds a token per health wait in progress.
+	healthSlots chan struct{}
+	// notify asks for a sync of an environment whose health verdict is in; the Controller
+	// sets it to its queue.
+	notify func(env string)
 
 	mu   sync.Mutex
 	head Head // guarded by mu
@@ -96,8 +106,11 @@ type Head struct {
 type envState struct {
 	env    Environment
 	status *Status // nil until loaded from the cluster
-	// syncRequest is the newest sync-request annotation seen on the Environment object.
+	// syncRequest is the newest sync-request annotation seen on the Environment object. The
+	// informer writes it while a worker may sync: guarded by Reconciler.mu.
 	syncRequest string
+	// health is the wait for the objects of the last apply, until its verdict is recorded.
+	health *healthWait
 }
 
 // NewReconciler returns a reconciler of envs.
@@ -105,8 +118,11 @@ func NewReconciler(repo Repository, renderer Renderer, validator Validator, stat
 	if opts.HistoryLimit <= 0 {
 		opts.HistoryLimit = 20
 	}
+	if opts.HealthWaits <= 0 {
+		opts.HealthWaits = 32
+	}
 	r := &Reconciler{repo: repo, renderer: renderer, validator: validator, status: status, events: events, metrics: metrics, log: log, opts: opts,
-		envs: map[string]*envState{}, headMoved: make(chan struct{})}
+		envs: map[string]*envState{}, healthSlots: make(chan struct{}, opts.HealthWaits), headMoved: make(chan struct{})}
 	for _, e := range envs {
 		r.envs[e.Name] = &envState{env: e}
 	}
@@ -170,12 +186,14 @@ func (r *Reconciler) Sync(ctx context.Context, name string, force bool) error {
 	if err := r.ensureLoaded(ctx, es); err != nil {
 		return err
 	}
+	r.collectHealth(es)
 	head := r.currentHead()
 	if head.Commit == "" {
 		return nil // nothing fetched yet
 	}
 	st := es.status
-	requested := es.syncRequest != "" && es.syncRequest != st.SyncRequestHandled
+	request := r.syncRequestOf(es)
+	requested := request != "" && request != st.SyncRequestHandled
 	st.ObservedCommit = head.Commit
 	// A commit already dealt with waits for the next one, unless its sync failed for a reason
 	// worth retrying (the API server, a conflict), which the queue's backoff paces.
@@ -197,14 +215,14 @@ func (r *Reconciler) Sync(ctx context.Context, name string, force bool) error {
 	a.Findings, a.Violations = summarize(findings)
 	r.metrics.observeFindings(name, findings)
 	if a.Findings["deny"] > 0 {
-		return r.refuse(ctx, a, ResultInvalid, fmt.Sprintf("%d deny finding(s); the environment stays on its last good commit", a.Findings["deny"]), started)
+		return r.refuse(ctx, a, ResultInvalid, fmt.Sprintf("%d deny finding(s) (%s); the environment stays on its last good commit", a.Findings["deny"], violationSummary(a.Violations)), started)
 	}
 	applied := st.LastApplied != nil && st.LastApplied.Commit == head.Commit
 	if es.env.Manual && !applied && !requested {
 		return r.refuse(ctx, a, ResultPending, "valid; waiting for `gitops-agent sync "+name+"`", started)
 	}
 	if requested {
-		st.SyncRequestHandled = es.syncRequest
+		st.SyncRequestHandled = request
 	}
 	return r.apply(ctx, a, rendered, head, applied, started)
 }
@@ -213,17 +231,19 @@ func (r *Reconciler) ensureLoaded(ctx context.Context, es *envState) error {
 	if es.status != nil {
 		return nil
 	}
-	if err := r.status.EnsureEnvironment(ctx, es.env.Name, EnvironmentSpec{Path: es.env.Path, Sync: syncMode(es.env), Prune: es.env.Prune}); err != nil {
-		return err
-	}
-	st, request, err := r.status.Load(ctx, es.env.Name)
+	st, request, err := r.status.Open(ctx, es.env.Name, EnvironmentSpec{Path: es.env.Path, Sync: syncMode(es.env), Prune: es.env.Prune})
 	if err != nil {
 		return err
 	}
 	if st == nil {
 		st = &Status{Name: es.env.Name}
 	}
-	es.status, es.syncRequest = st, request
+	es.status = st
+	r.mu.Lock()
+	if es.syncRequest == "" {
+		es.syncRequest = request
+	}
+	r.mu.Unlock()
 	return nil
 }
 
@@ -231,11 +251,19 @@ func (r *Reconciler) ensureLoaded(ctx context.Context, es *envState) error {
 // request is new (and the environment should be synced).
 func (r *Reconciler) RequestSync(name, value string) bool {
 	es, ok := r.envs[name]
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !ok || value == "" || value == es.syncRequest {
 		return false
 	}
 	es.syncRequest = value
 	return true
+}
+
+func (r *Reconciler) syncRequestOf(es *envState) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return es.syncRequest
 }
 
 func syncMode(e Environment) string {
@@ -329,34 +357,16 @@ func (r *Reconciler) apply(ctx context.Context, a *attempt, rendered *render.Res
 		r.event(env.Name, corev1.EventTypeNormal, "CommitApplied", fmt.Sprintf("commit %s applied: %s", a.ShortCommit, cs.Summary()))
 	}
 
-	a.Health = r.waitHealthy(ctx, env, current, st)
-	a.FinishedAt = metav1.Now()
-	r.record(a)
+	if changed || !alreadyApplied {
+		// Record the apply now: the health wait may last HealthTimeout, meanwhile the status
+		// must name the commit that runs, and an agent killed during the wait must not lose
+		// the record (its restart would see an unchanged cluster and an old status).
+		a.Health, a.FinishedAt = HealthProgressing, metav1.Now()
+		st.Health, st.HealthMessage = HealthProgressing, "waiting for the applied objects to become ready"
+		r.record(a)
+	}
+	r.startHealthWait(ctx, a, current)
 	return r.status.Save(ctx, st)
-}
-
-// waitHealthy waits for the environment's objects and records the verdict in st.
-func (r *Reconciler) waitHealthy(ctx context.Context, env Environment, inv *inventory.Inventory, st *Status) string {
-	waitCtx, cancel := r.untilHeadMoves(ctx)
-	defer cancel()
-	report, err := env.Target.Health.Wait(waitCtx, inventory.Refs(inv.IDs), env.HealthTimeout)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		st.Health, st.HealthMessage = HealthProgressing, "a newer commit arrived before the objects became ready"
-	case err != nil:
-		st.Health, st.HealthMessage = HealthProgressing, "health check interrupted: "+err.Error()
-	case report.Aggregate == health.AggregateReady:
-		st.Health, st.HealthMessage = HealthReady, ""
-	case report.Aggregate == health.AggregateFailed:
-		st.Health, st.HealthMessage = HealthFailed, report.Err().Error()
-	default:
-		st.Health, st.HealthMessage = HealthFailed, fmt.Sprintf("not ready within %s: %v", env.HealthTimeout, report.Err())
-	}
-	if st.Health == HealthFailed {
-		r.log.Warn("environment unhealthy", "env", env.Name, "reason", st.HealthMessage)
-		r.event(env.Name, corev1.EventTypeWarning, "Unhealthy", st.HealthMessage)
-	}
-	return st.Health
 }
 
 // fail records an attempt that could not complete; the error is returned for a retry.
@@ -380,6 +390,11 @@ func (r *Reconciler) fail(ctx context.Context, a *attempt, err error, started ti
 // write. It reports whether a was recorded.
 func (r *Reconciler) record(a *attempt) bool {
 	st := a.env.status
+	if st.LastAttempt == &a.Attempt && len(st.History) > 0 {
+		// Recorded before its health wait: the history entry, a copy, takes the verdict.
+		st.History[0] = a.Attempt
+		return true
+	}
 	if st.LastAttempt != nil && st.LastAttempt.sameOutcome(a.Attempt) {
 		return false
 	}
@@ -408,6 +423,21 @@ func (r *Reconciler) event(env, eventType, reason, message string) {
 		Namespace: r.opts.Namespace, Name: env, UID: uid,
 	}
 	r.events.Event(ref, eventType, reason, message)
+}
+
+// violationSummary names the first blocking findings by rule and object, for a one-line
+// message; the status lists them in full.
+func violationSummary(vs []Violation) string {
+	const shown = 3
+	parts := make([]string, 0, shown+1)
+	for i, v := range vs {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(vs)-shown))
+			break
+		}
+		parts = append(parts, v.Rule+" on "+v.Object)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // summarize counts findings by severity and lists the blocking ones for the status.

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +36,16 @@ const SyncRequestAnnotation = "gitops-agent.io/sync-requested-at"
 
 const fieldManager = "gitops-agent"
 
+// crdDigestAnnotation on the Environment CRD is the SHA-256 of the definition it was applied
+// from.
+const crdDigestAnnotation = "gitops-agent.io/definition-sha256"
+
+// The label that marks the Environment objects the agent manages.
+const (
+	managedByKey   = "app.kubernetes.io/managed-by"
+	managedByValue = "gitops-agent"
+)
+
 // EnvironmentSpec is what the agent writes into an Environment's spec from its configuration.
 type EnvironmentSpec struct {
 	Path  string `json:"path"`
@@ -49,10 +61,12 @@ type StatusStore struct {
 	namespaces dynamic.NamespaceableResourceInterface
 	namespace  string
 
-	mu      sync.Mutex
-	written map[string]*Status         // last status written, by environment
-	specs   map[string]EnvironmentSpec // last spec written, by environment
-	uids    map[string]types.UID       // object UIDs, for Events
+	mu sync.Mutex
+	// written is the last status written (or read), by environment, encoded as it is sent:
+	// an encoded copy shares no pointer, map or slice with the *Status the reconciler keeps
+	// changing, so Save compares against what the cluster really holds.
+	written map[string]map[string]any
+	uids    map[string]types.UID // object UIDs, for Events
 }
 
 // NewStatusStore returns a store for Environments in namespace.
@@ -62,8 +76,7 @@ func NewStatusStore(dyn dynamic.Interface, namespace string) *StatusStore {
 		crds:       dyn.Resource(crdGVR),
 		namespaces: dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}),
 		namespace:  namespace,
-		written:    map[string]*Status{},
-		specs:      map[string]EnvironmentSpec{},
+		written:    map[string]map[string]any{},
 		uids:       map[string]types.UID{},
 	}
 }
@@ -72,7 +85,7 @@ func NewStatusStore(dyn dynamic.Interface, namespace string) *StatusStore {
 // and waits until it is served: a fresh cluster needs no separate install step. Without the
 // right to do so (a namespaced installation) an existing namespace and CRD are enough.
 func (s *StatusStore) EnsureInstalled(ctx context.Context) error {
-	if err := s.ensureNamespace(ctx); err != nil {
+	if err := s.EnsureNamespace(ctx); err != nil {
 		return err
 	}
 	var crd map[string]any
@@ -80,7 +93,15 @@ func (s *StatusStore) EnsureInstalled(ctx context.Context) error {
 		return fmt.Errorf("decode the built-in Environment CRD: %w", err)
 	}
 	obj := &unstructured.Unstructured{Object: crd}
-	_, err := s.crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
+	// The CRD carries the digest of the definition it was applied from: an agent that
+	// restarts with the same definition reads it and writes nothing.
+	sum := sha256.Sum256(crds.Environment)
+	digest := hex.EncodeToString(sum[:])
+	obj.SetAnnotations(map[string]string{crdDigestAnnotation: digest})
+	var err error
+	if live, getErr := s.crds.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr != nil || live.GetAnnotations()[crdDigestAnnotation] != digest {
+		_, err = s.crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
+	}
 	if apierrors.IsForbidden(err) {
 		if _, getErr := s.crds.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr == nil {
 			return nil
@@ -96,7 +117,9 @@ func (s *StatusStore) EnsureInstalled(ctx context.Context) error {
 	})
 }
 
-func (s *StatusStore) ensureNamespace(ctx context.Context) error {
+// EnsureNamespace creates the agent's namespace unless it exists. Replicas that elect a
+// leader need it before anything else: their lease lives in it.
+func (s *StatusStore) EnsureNamespace(ctx context.Context) error {
 	if _, err := s.namespaces.Get(ctx, s.namespace, metav1.GetOptions{}); err == nil {
 		return nil
 	}
@@ -115,39 +138,48 @@ func (s *StatusStore) ensureNamespace(ctx context.Context) error {
 	}
 }
 
-// EnsureEnvironment creates the environment's object or updates its spec.
-func (s *StatusStore) EnsureEnvironment(ctx context.Context, name string, spec EnvironmentSpec) error {
-	s.mu.Lock()
-	same := s.specs[name] == spec && s.uids[name] != ""
-	s.mu.Unlock()
-	if same {
-		return nil
+// Open makes sure the environment's object exists with spec, and returns its recorded status
+// (nil if none yet) and its pending sync request. An object that is already as it should be
+// costs one read and no write, so that a restarted agent writes nothing.
+func (s *StatusStore) Open(ctx context.Context, name string, spec EnvironmentSpec) (*Status, string, error) {
+	got, err := s.client.Namespace(s.namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil && specOf(got) == spec && got.GetLabels()[managedByKey] == managedByValue:
+		// As configured: nothing to write.
+	case err == nil || apierrors.IsNotFound(err):
+		if got, err = s.ensure(ctx, name, spec); err != nil {
+			return nil, "", err
+		}
+	default:
+		return nil, "", fmt.Errorf("read Environment %s/%s: %w", s.namespace, name, err)
 	}
+	return s.remember(got)
+}
+
+func specOf(obj *unstructured.Unstructured) EnvironmentSpec {
+	path, _, _ := unstructured.NestedString(obj.Object, "spec", "path")
+	sync, _, _ := unstructured.NestedString(obj.Object, "spec", "sync")
+	prune, _, _ := unstructured.NestedBool(obj.Object, "spec", "prune")
+	return EnvironmentSpec{Path: path, Sync: sync, Prune: prune}
+}
+
+// ensure applies the environment's object with spec and returns it.
+func (s *StatusStore) ensure(ctx context.Context, name string, spec EnvironmentSpec) (*unstructured.Unstructured, error) {
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": EnvironmentGVR.GroupVersion().String(),
 		"kind":       "Environment",
 		"metadata": map[string]any{
 			"name":      name,
 			"namespace": s.namespace,
-			"labels":    map[string]any{"app.kubernetes.io/managed-by": "gitops-agent"},
+			"labels":    map[string]any{managedByKey: managedByValue},
 		},
 		"spec": map[string]any{"path": spec.Path, "sync": spec.Sync, "prune": spec.Prune},
 	}}
 	got, err := s.client.Namespace(s.namespace).Apply(ctx, name, obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
 	if err != nil {
-		return fmt.Errorf("Environment %s/%s: %w", s.namespace, name, err)
+		return nil, fmt.Errorf("Environment %s/%s: %w", s.namespace, name, err)
 	}
-	status, err := statusOf(got)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.specs[name], s.uids[name] = spec, got.GetUID()
-	if _, known := s.written[name]; !known && status != nil {
-		s.written[name] = status
-	}
-	s.mu.Unlock()
-	return nil
+	return got, nil
 }
 
 // Load returns the recorded status of an environment (nil if none yet) and its pending sync
@@ -160,14 +192,29 @@ func (s *StatusStore) Load(ctx context.Context, name string) (*Status, string, e
 	if err != nil {
 		return nil, "", fmt.Errorf("read Environment %s/%s: %w", s.namespace, name, err)
 	}
+	return s.remember(got)
+}
+
+// remember records an Environment object as read: its UID, for Events, and its status as the
+// last written; it returns the status and the sync request.
+func (s *StatusStore) remember(got *unstructured.Unstructured) (*Status, string, error) {
+	name := got.GetName()
 	status, err := statusOf(got)
 	if err != nil {
 		return nil, "", err
 	}
+	var encoded map[string]any
+	if status != nil {
+		// Keeping the returned *Status itself would make every later Save compare the
+		// caller's status with itself and never write again.
+		if encoded, err = encodeStatus(status); err != nil {
+			return nil, "", err
+		}
+	}
 	s.mu.Lock()
 	s.uids[name] = got.GetUID()
-	if status != nil {
-		s.written[name] = status
+	if encoded != nil {
+		s.written[name] = encoded
 	}
 	s.mu.Unlock()
 	return status, got.GetAnnotations()[SyncRequestAnnotation], nil
@@ -196,17 +243,16 @@ func (s *StatusStore) List(ctx context.Context) ([]Status, error) {
 
 // Save writes status unless it equals what was last written.
 func (s *StatusStore) Save(ctx context.Context, status *Status) error {
+	raw, err := encodeStatus(status)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	same := reflect.DeepEqual(s.written[status.Name], status)
+	same := reflect.DeepEqual(s.written[status.Name], raw)
 	s.mu.Unlock()
 	if same {
 		return nil
 	}
-	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(status)
-	if err != nil {
-		return fmt.Errorf("encode status of %s: %w", status.Name, err)
-	}
-	delete(raw, "name")
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": EnvironmentGVR.GroupVersion().String(),
 		"kind":       "Environment",
@@ -216,11 +262,21 @@ func (s *StatusStore) Save(ctx context.Context, status *Status) error {
 	if _, err := s.client.Namespace(s.namespace).ApplyStatus(ctx, status.Name, obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true}); err != nil {
 		return fmt.Errorf("write status of Environment %s/%s: %w", s.namespace, status.Name, err)
 	}
-	copied := *status
 	s.mu.Lock()
-	s.written[status.Name] = &copied
+	s.written[status.Name] = raw
 	s.mu.Unlock()
 	return nil
+}
+
+// encodeStatus returns status as the status field of an Environment: times at the second
+// precision they are stored with, and without the name, which the object's name carries.
+func encodeStatus(status *Status) (map[string]any, error) {
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(status)
+	if err != nil {
+		return nil, fmt.Errorf("encode status of %s: %w", status.Name, err)
+	}
+	delete(raw, "name")
+	return raw, nil
 }
 
 // RequestSync annotates an environment so the agent applies its pending commit.
