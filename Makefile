@@ -14,7 +14,16 @@ BENCHTIME    ?= 1x
 # The local control plane's binaries, built once into a cache keyed by version.
 CLUSTER_BIN = $(shell deploy/local/build-cluster.sh --print-dir)
 
-.PHONY: all build cluster-bin cluster run test lint bench clean help
+# The container image `make image` writes (deploy/image; `docker load -i bin/gitops-agent-image.tar`).
+IMAGE        ?= ghcr.io/gitops-agent/gitops-agent
+IMAGE_TAG    ?= $(VERSION)
+IMAGE_SOURCE ?= https://github.com/gitops-agent/gitops-agent
+REVISION     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# Timestamps of the image and its files: the commit's, so that a rebuild gives the same digest.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+CA_BUNDLE    ?= /etc/ssl/certs/ca-certificates.crt
+
+.PHONY: all build image cluster-bin cluster run test lint bench clean help
 
 all: build
 
@@ -23,6 +32,12 @@ help: ## list the targets
 
 build: ## build bin/gitops-agent
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gitops-agent ./cmd/gitops-agent
+
+image: ## build the container image without a daemon: bin/gitops-agent-image.tar (docker-archive; docker load -i)
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/gitops-agent ./cmd/gitops-agent
+	$(GO) run ./deploy/image --binary bin/image/gitops-agent --out bin/gitops-agent-image.tar \
+		--tag $(IMAGE):$(IMAGE_TAG) --version $(VERSION) --revision $(REVISION) --source $(IMAGE_SOURCE) \
+		--created $(SOURCE_DATE_EPOCH) --ca-bundle $(CA_BUNDLE)
 
 cluster-bin: ## build the local control plane (etcd, kube-*, kwok) into the cache; cached after the first run
 	deploy/local/build-cluster.sh >/dev/null

@@ -38,6 +38,8 @@ func (a *agent) electAndLead(ctx context.Context, lead func(context.Context) err
 		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
 	}
 	leadErr := make(chan error, 1)
+	electCtx, stopElecting := context.WithCancel(ctx)
+	defer stopElecting()
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		ReleaseOnCancel: true,
@@ -48,7 +50,13 @@ func (a *agent) electAndLead(ctx context.Context, lead func(context.Context) err
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				a.log.Info("acquired the lease", "lease", a.cfg.Namespace+"/"+a.cfg.LeaderElection.LeaseName, "identity", identity)
-				leadErr <- lead(ctx)
+				err := lead(ctx)
+				leadErr <- err
+				if err != nil {
+					// A leader that cannot lead must not keep renewing the lease: stop electing,
+					// which releases it to a standby, and exit with the error.
+					stopElecting()
+				}
 			},
 			OnStoppedLeading: func() {
 				a.log.Info("released the lease", "identity", identity)
@@ -64,7 +72,7 @@ func (a *agent) electAndLead(ctx context.Context, lead func(context.Context) err
 		return fmt.Errorf("leader election: %w", err)
 	}
 	a.log.Info("waiting for the lease", "lease", a.cfg.Namespace+"/"+a.cfg.LeaderElection.LeaseName, "identity", identity)
-	elector.Run(ctx)
+	elector.Run(electCtx)
 	select {
 	case err := <-leadErr:
 		if err != nil {

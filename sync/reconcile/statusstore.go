@@ -103,7 +103,9 @@ func (s *StatusStore) EnsureInstalled(ctx context.Context) error {
 		_, err = s.crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
 	}
 	if apierrors.IsForbidden(err) {
-		if _, getErr := s.crds.Get(ctx, obj.GetName(), metav1.GetOptions{}); getErr == nil {
+		// A namespaced installation may neither write nor read CRDs; that Environments are
+		// served in the agent's namespace is all the agent needs to know.
+		if _, listErr := s.client.Namespace(s.namespace).List(ctx, metav1.ListOptions{Limit: 1}); listErr == nil {
 			return nil
 		}
 		return fmt.Errorf("the CRD %s is not installed and the agent may not install it: apply deploy/crds first (%w)", obj.GetName(), err)
