@@ -36,6 +36,17 @@ func TestLeaderFailover(t *testing.T) {
 	if got := sample(leader.metrics(), "gitops_agent_syncs_total", map[string]string{"env": env, "result": "Applied"}); got < 2 {
 		t.Errorf("the leader counts %v applied syncs, want at least 2", got)
 	}
+	// A webhook that reaches the standby (the Service balances over both replicas) is relayed
+	// to the leader at once, not left to its next poll (10 minutes here).
+	relayed := d.push(t, "greet in German", withGreeting(appFiles(t, env, w.ns), env, "hallo"))
+	sent := time.Now()
+	standby.notifyPush(t, relayed)
+	w.waitApplied(15*time.Second, env, relayed)
+	t.Logf("a webhook sent to the standby was applied by the leader after %s", time.Since(sent).Round(time.Millisecond))
+	if n := standby.logs.count("msg=applied"); n != 0 {
+		t.Errorf("the standby applied %d times while the other replica led", n)
+	}
+
 	for a, want := range map[*agent]bool{leader: true, standby: false} {
 		if got := a.leading(t); got != want {
 			t.Errorf("/status of %s says leader=%v, want %v", a.name, got, want)

@@ -286,7 +286,7 @@ func (a *agent) lead(ctx context.Context, rc runConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := a.controller.WatchSyncRequests(ctx, dyn.dynamic, a.cfg.Namespace); err != nil {
+	if err := a.controller.WatchRequests(ctx, dyn.dynamic, a.cfg.Namespace, a.poller.Trigger); err != nil {
 		return err
 	}
 	go a.controller.Run(ctx)
@@ -341,13 +341,20 @@ func newWebhookHandler(cfg *config.Config, a *agent) (http.Handler, error) {
 	return webhook.New(triggerFunc(a.trigger), webhook.Options{Secrets: secrets, Registerer: a.registry})
 }
 
-// trigger pokes the poller. On a standby replica the poller is not running: the webhook still
-// answers, and the leader's next poll picks the change up.
+// trigger pokes the poller. A standby replica's poller is not running: it relays the request to
+// the leader through an Environment object, which the leader watches.
 func (a *agent) trigger(reason string) {
-	if !a.leading.Load() {
-		a.log.Warn("webhook received by a standby replica; the leader will see the change at its next poll (route webhooks to the leader: see deploy/)", "trigger", reason)
+	if a.leading.Load() {
+		a.poller.Trigger(reason)
+		return
 	}
-	a.poller.Trigger(reason)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.statuses.RequestFetch(ctx, a.cfg.Environments[0].Name, reason, time.Now()); err != nil {
+		a.log.Warn("webhook received by a standby replica and not relayed; the leader will see the change at its next poll", "trigger", reason, "error", err)
+		return
+	}
+	a.log.Info("webhook relayed to the leader", "trigger", reason)
 }
 
 type triggerFunc func(reason string)

@@ -96,11 +96,13 @@ func (c *Controller) enqueue(name string, force bool) {
 	c.queue.Add(name)
 }
 
-// WatchSyncRequests enqueues an environment when its Environment object carries a new sync
-// request. It returns once the watch is running.
-func (c *Controller) WatchSyncRequests(ctx context.Context, dyn dynamic.Interface, namespace string) error {
+// WatchRequests watches the Environment objects for requests: a new sync request enqueues its
+// environment; a fetch request relayed by a standby replica calls fetch with the webhook's
+// reason. It returns once the watch is running.
+func (c *Controller) WatchRequests(ctx context.Context, dyn dynamic.Interface, namespace string, fetch func(reason string)) error {
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, namespace, nil)
 	informer := factory.ForResource(EnvironmentGVR).Informer()
+	var lastFetch sync.Map // environment -> the fetch request last acted upon
 	handle := func(obj any) {
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
@@ -109,6 +111,13 @@ func (c *Controller) WatchSyncRequests(ctx context.Context, dyn dynamic.Interfac
 		if c.rec.RequestSync(u.GetName(), u.GetAnnotations()[SyncRequestAnnotation]) {
 			c.log.Info("sync requested", "env", u.GetName())
 			c.enqueue(u.GetName(), false)
+		}
+		if value := u.GetAnnotations()[FetchRequestAnnotation]; value != "" {
+			if previous, seen := lastFetch.Swap(u.GetName(), value); !seen || previous != value {
+				if reason, ok := parseFetchRequest(value); ok {
+					fetch(reason)
+				}
+			}
 		}
 	}
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -295,6 +296,34 @@ func (s *StatusStore) RequestSync(ctx context.Context, name string, at time.Time
 		return fmt.Errorf("you may not request a sync of %s: %w", name, err)
 	}
 	return err
+}
+
+// FetchRequestAnnotation on an Environment relays a webhook that reached a standby replica to
+// the leader, which watches Environments and fetches at once. Its value is
+// "<RFC 3339 time> <trigger reason>": the time makes each request a change the watch sees.
+const FetchRequestAnnotation = "gitops-agent.io/fetch-requested"
+
+// RequestFetch asks the leader to fetch now, through the Environment env.
+func (s *StatusStore) RequestFetch(ctx context.Context, env, reason string, at time.Time) error {
+	value := at.UTC().Format(time.RFC3339Nano) + " " + reason
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{FetchRequestAnnotation: value}}})
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.Namespace(s.namespace).Patch(ctx, env, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("relay a fetch request to the leader through Environment %s/%s: %w", s.namespace, env, err)
+	}
+	return nil
+}
+
+// parseFetchRequest returns the trigger reason of a FetchRequestAnnotation value.
+func parseFetchRequest(value string) (reason string, ok bool) {
+	stamp, reason, found := strings.Cut(value, " ")
+	if !found {
+		return "", false
+	}
+	_, err := time.Parse(time.RFC3339Nano, stamp)
+	return reason, err == nil
 }
 
 // reference names an Environment for Events; ok is false until its UID is known.
