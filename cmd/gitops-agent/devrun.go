@@ -85,8 +85,9 @@ func devRun(ctx context.Context, c *cli, cfg devRunConfig) error {
 	}
 	defer git.close()
 
+	const secret = "local-dev-secret"
 	secretFile := filepath.Join(dir, "webhook-secret")
-	if err := os.WriteFile(secretFile, []byte("local-dev-secret\n"), 0o600); err != nil {
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		return err
 	}
 	agentConfig := devAgentConfig(git.url, filepath.Join(dir, "agent-cache"), secretFile, envs)
@@ -110,17 +111,20 @@ local cluster ready in %s; the agent follows %s (%d environments).
   config       %s
   policies     %s (edit a rule: the agent reloads it)
 
-Push a change and watch it land:
-  cd %s
-  $EDITOR environments/dev/...          # any change
-  git commit -qam "my change" && git push -q
+Change something and watch it land:
+  edit %s/environments/dev/...   # saving is enough: the edit is committed, pushed and announced
+or push by hand from the served repository's clone:
+  cd %s && git commit -qam "my change" && git push -q
   curl -s -X POST -H 'X-Signature-256: sha256='$(printf '{}' | openssl dgst -sha256 -hmac local-dev-secret -r | cut -d' ' -f1) \
        -d '{}' http://%s/hooks/generic   # or wait for the 10 s poll
 
 Ctrl-C stops the agent, the git server and the cluster.
 
 `, cluster.StartupDuration().Round(time.Millisecond), git.url, len(envs), cluster.KubeconfigPath(),
-		cfg.listen, cfg.listen, configPath, parsed.Policies.Dir, git.work, cfg.listen)
+		cfg.listen, cfg.listen, configPath, parsed.Policies.Dir, repoRoot, git.work, cfg.listen)
+
+	mirror := &checkoutMirror{checkout: repoRoot, repo: git.repo, hookURL: "http://" + cfg.listen + "/hooks/generic", secret: []byte(secret), log: c.logger}
+	go mirror.run(ctx)
 
 	rc := runConfig{kube: kubeFlags{kubeconfig: cluster.KubeconfigPath()}, workers: 8, resync: 10 * time.Minute, qps: 200, burst: 400}
 	return runAgent(ctx, c.logger, parsed, rc)
@@ -140,6 +144,7 @@ func devAgentConfig(url, cacheDir, secretFile string, envPaths []string) string 
 // devGit is this repository's deployments in a bare repository served over smart HTTP.
 type devGit struct {
 	url, work string
+	repo      *gitserver.Repo
 	server    *http.Server
 }
 
@@ -165,7 +170,7 @@ func serveDeployments(ctx context.Context, dir, repoRoot string) (*devGit, error
 	if err != nil {
 		return nil, err
 	}
-	g := &devGit{url: "http://" + listener.Addr().String() + "/deployments.git", work: repo.Work}
+	g := &devGit{url: "http://" + listener.Addr().String() + "/deployments.git", work: repo.Work, repo: repo}
 	g.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go g.server.Serve(listener)
 	// Pushes from the work clone go through the same smart-HTTP server the agent fetches from.
