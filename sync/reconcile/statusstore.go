@@ -322,8 +322,10 @@ func parseFetchRequest(value string) (reason string, ok bool) {
 	if !found {
 		return "", false
 	}
-	_, err := time.Parse(time.RFC3339Nano, stamp)
-	return reason, err == nil
+	if _, err := time.Parse(time.RFC3339Nano, stamp); err != nil {
+		return "", false
+	}
+	return reason, true
 }
 
 // reference names an Environment for Events; ok is false until its UID is known.
