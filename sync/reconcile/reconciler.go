@@ -201,6 +201,10 @@ func (r *Reconciler) Sync(ctx context.Context, name string, force bool) error {
 		return r.status.Save(ctx, st)
 	}
 
+	if requested {
+		// Handled whatever the outcome, so that `gitops-agent sync --wait` learns it.
+		st.SyncRequestHandled = request
+	}
 	a := &attempt{env: es, Attempt: Attempt{Commit: head.Commit, ShortCommit: shortCommit(head.Commit), Trigger: triggerLabel(head.Trigger), StartedAt: metav1.Now()}}
 	started := time.Now()
 	rendered, err := r.render(ctx, es.env, head.Commit)
@@ -209,7 +213,8 @@ func (r *Reconciler) Sync(ctx context.Context, name string, force bool) error {
 	}
 	findings, err := r.validator.Validate(ctx, name, rendered.Objects)
 	if err != nil {
-		return r.refuse(ctx, a, ResultFailed, "validation could not run: "+err.Error(), started)
+		// Not the commit's fault: record it, and let the queue retry with backoff.
+		return errors.Join(r.refuse(ctx, a, ResultFailed, "validation could not run: "+err.Error(), started), err)
 	}
 	a.findings = findings
 	a.Findings, a.Violations = summarize(findings)
@@ -220,9 +225,6 @@ func (r *Reconciler) Sync(ctx context.Context, name string, force bool) error {
 	applied := st.LastApplied != nil && st.LastApplied.Commit == head.Commit
 	if es.env.Manual && !applied && !requested {
 		return r.refuse(ctx, a, ResultPending, "valid; waiting for `gitops-agent sync "+name+"`", started)
-	}
-	if requested {
-		st.SyncRequestHandled = request
 	}
 	return r.apply(ctx, a, rendered, head, applied, started)
 }
