@@ -47,7 +47,9 @@ func TestRecordKeepsOnlyNews(t *testing.T) {
 }
 
 func TestSummarizeAndViolationSummary(t *testing.T) {
-	ref := func(name string) render.Ref { return render.Ref{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: name} }
+	ref := func(name string) render.Ref {
+		return render.Ref{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: name}
+	}
 	findings := []policy.Finding{
 		{Object: ref("a"), Rule: "no-secret-env", Severity: policy.Deny, Message: "m"},
 		{Object: ref("b"), Rule: "image-tag", Severity: policy.Deny, Message: "m"},
