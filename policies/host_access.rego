@@ -17,8 +17,8 @@ deny contains result if {
 
 deny contains result if {
 	input.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
-	some volume in lib.pod_spec.volumes
-	volume.hostPath
+	lib.pod_spec.volumes[i].hostPath
+	volume := lib.pod_spec.volumes[i]
 	result := {
 		"rule": "host-access",
 		"field": concat("", [lib.pod_spec_path, ".volumes[name=", volume.name, "].hostPath"]),

@@ -6,16 +6,16 @@ import data.gitops.lib
 
 deny contains result if {
 	input.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
-	some ct in lib.containers
+	c := lib.container_lists[list][_]
 	# Cheap gate: a last path segment without tag or with :latest, and no digest.
-	regex.match(`^(?:[^@]*/)?[^/@:]+(?::latest)?$`, ct.container.image)
-	problem := lib.image_problem(ct.container.image)
+	regex.match(`^(?:[^@]*/)?[^/@:]+(?::latest)?$`, c.image)
+	problem := lib.image_problem(c.image)
 	result := {
 		"rule": "image-tag",
-		"field": lib.container_field(ct, ".image"),
+		"field": lib.container_field(list, c, ".image"),
 		"msg": sprintf(
 			"container %s: image %s %s; pin a version tag or a digest (image:1.2.3 or image@sha256:...)",
-			[ct.container.name, ct.container.image, problem],
+			[c.name, c.image, problem],
 		),
 	}
 }

@@ -65,30 +65,21 @@ pod_spec := input.spec.jobTemplate.spec.template.spec if {
 }
 
 # Custom resources may reuse a kind name (Volcano's batch.volcano.sh Job, say); only the
-# Kubernetes API groups that define the workload kinds have a pod spec where we look.
-builtin_workload_api if api_group in {"", "apps", "batch", "extensions"}
+# Kubernetes API groups that define the workload kinds have a pod spec where we look: the core
+# group (apiVersion v1), apps, batch and extensions. An apiVersion that is not group/version
+# (absent, or with more than one slash) counts as the core group.
+builtin_workload_api if regex.match(`^(?:(?:apps|batch|extensions)?/[^/]*$|[^/]*$|[^/]*/[^/]*/)`, input.apiVersion)
 
-# api_group is the input's API group ("" for the core group).
-api_group := group if {
-	parts := split(input.apiVersion, "/")
-	count(parts) == 2
-	group := parts[0]
-} else := ""
+builtin_workload_api if not is_string(input.apiVersion)
 
-# Containers: every container and init container of the input's pod spec, each as
-# {"container": <the container>, "list": "containers" or "initContainers"}.
-
-containers contains {"container": c, "list": "containers"} if {
-	some c in pod_spec.containers
-}
-
-containers contains {"container": c, "list": "initContainers"} if {
-	some c in pod_spec.initContainers
-}
+# container_lists are the input's containers and init containers, by list: {"containers": [...],
+# "initContainers": [...]}. The rules take each container with one reference,
+# c := lib.container_lists[list][_], which binds list to the container's list.
+container_lists := object.filter(pod_spec, ["containers", "initContainers"])
 
 # container_field is the path of a field of a container in findings, built only for findings:
-# container_field(ct, ".image") is "spec.template.spec.containers[name=api].image".
-container_field(ct, suffix) := concat("", [pod_spec_path, ".", ct.list, "[name=", ct.container.name, "]", suffix])
+# container_field("containers", c, ".image") is "spec.template.spec.containers[name=api].image".
+container_field(list, c, suffix) := concat("", [pod_spec_path, ".", list, "[name=", c.name, "]", suffix])
 
 # namespace of the input; "" for cluster-scoped objects and objects that leave it to the
 # environment's default.

@@ -24,9 +24,9 @@ secret_like_key(key) if regex.match(secret_key_pattern, strings.reverse(lower(ke
 # access, value, a number, ...), each with an optional separator, then the secret word itself.
 secret_name_pattern := `^(?:(?:yek|syek|eulav|lav|gnirts|rts|atad|txet|nialp|txetnialp|war|46b|46esab|xeh|mep|hsah|setyb|esab|terces|nekot|ssecca|[0-9]+)[_.\-]?)*(?:drowssap|dwssap|esarhpssap|s?terces|nekot|s?laitnederc|(?:ssap|dwp)(?:[_.\-]|$)|yek[_.\-]?(?:ipa|etavirp|terces|noitpyrcne|gningis|retsam|htua|camh|esnecil))`
 
-# secret_names_pattern is secret_name_pattern for reversed lines, each starting with a newline
-# and a name (written out; a test checks it).
-secret_names_pattern := `\n(?:(?:yek|syek|eulav|lav|gnirts|rts|atad|txet|nialp|txetnialp|war|46b|46esab|xeh|mep|hsah|setyb|esab|terces|nekot|ssecca|[0-9]+)[_.\-]?)*(?:drowssap|dwssap|esarhpssap|s?terces|nekot|s?laitnederc|(?:ssap|dwp)(?:[_.\-\t]|$)|yek[_.\-]?(?:ipa|etavirp|terces|noitpyrcne|gningis|retsam|htua|camh|esnecil))`
+# secret_names_pattern is secret_name_pattern for names written backwards one per line, each
+# after a newline (written out; a test checks it).
+secret_names_pattern := `\n(?:(?:yek|syek|eulav|lav|gnirts|rts|atad|txet|nialp|txetnialp|war|46b|46esab|xeh|mep|hsah|setyb|esab|terces|nekot|ssecca|[0-9]+)[_.\-]?)*(?:drowssap|dwssap|esarhpssap|s?terces|nekot|s?laitnederc|(?:ssap|dwp)(?:[_.\-\n]|$)|yek[_.\-]?(?:ipa|etavirp|terces|noitpyrcne|gningis|retsam|htua|camh|esnecil))`
 
 # secret_name_pattern after an optional configuration-file extension (.txt, .json, ...),
 # written out (a test checks it).
@@ -70,29 +70,45 @@ credential_patterns := [
 ]
 
 # Scanning every value with every pattern would dominate the cost of the policies. The gates
-# below look at all literal environment variables (or ConfigMap values) of the input at once,
+# below look at all literal environment variables (or ConfigMap entries) of the input at once,
 # one per line, so that the common object, which holds no credential, costs one scan per
-# pattern; only an object that passes a gate is looked at variable by variable.
+# pattern; only an object that passes a gate is looked at variable by variable. Each gate
+# matches whenever the detailed test would (a test checks it), and is built with as few
+# evaluation steps as possible: in OPA every expression costs about as much as a short regular
+# expression over a whole file, so the lists are gathered with one reference each
+# (container_lists[_][_].env[_].value) rather than an expression per element.
 
-# env_lines has one line per literal environment variable, "\nVALUE\tNAME". Every line starts
-# with a newline so that the gates' patterns can start with one: Go's regexp then jumps from
-# line to line instead of trying every position. Written backwards (after one more newline in
-# front), each line starts with the name.
-env_lines := concat("", [concat("", ["\n", env.value, "\t", env.name]) |
-	some ct in containers
-	some env in ct.container.env
-	is_string(env.value)
+# env_value_text has one line per literal environment variable value, each between newlines so
+# that the gates' patterns can start with one: Go's regexp then jumps from line to line instead
+# of trying every position. A value that is no string (an invalid manifest) makes concat fail;
+# the detailed tests skip those, and so does the else branch.
+env_value_text := concat("\n", ["", concat("\n", [v | v := container_lists[_][_].env[_].value]), ""]) if {
+	true
+} else := concat("\n", [
+	"",
+	concat("\n", [v | v := container_lists[_][_].env[_].value; is_string(v)]),
+	"",
 ])
 
-env_values_may_hold_credentials if may_hold_credentials(env_lines)
+# env_name_text has the names of the environment variables with a literal value, one per line.
+env_name_text := concat("\n", ["", concat("\n", [env.name | env := container_lists[_][_].env[_]; is_string(env.value)]), ""]) if {
+	true
+} else := concat("\n", [
+	"",
+	concat("\n", [env.name | env := container_lists[_][_].env[_]; is_string(env.value); is_string(env.name)]),
+	"",
+])
 
-env_names_may_be_secret if {
-	regex.match(secret_names_pattern, concat("", ["\n", strings.reverse(lower(env_lines))]))
-}
+env_values_may_hold_credentials if may_hold_credentials(env_value_text)
 
-env_may_hold_secrets if env_values_may_hold_credentials
+# Written backwards, each name starts after a newline.
+env_names_may_be_secret if regex.match(secret_names_pattern, strings.reverse(lower(env_name_text)))
 
-env_may_hold_secrets if env_names_may_be_secret
+# env_may_hold_secrets is env_values_may_hold_credentials or env_names_may_be_secret, written out:
+# it runs for every workload, and a rule reference costs about as much as the test itself.
+env_may_hold_secrets if may_hold_credentials(env_value_text)
+
+env_may_hold_secrets if regex.match(secret_names_pattern, strings.reverse(lower(env_name_text)))
 
 # may_hold_credentials is a cheaper, coarser credential_in_value for the gates: fewer patterns,
 # each starting with a literal, and lines that start with a newline.
@@ -122,16 +138,52 @@ env_secret_reason(env) := sprintf("contains %s", [what]) if {
 	not non_secret_value(env.value)
 }
 
-configmap_text := concat("", [concat("", ["\n", v]) | some v in input.data])
+configmap_text := concat("\n", ["", concat("\n", [v | v := input.data[_]]), ""]) if {
+	true
+} else := concat("\n", [
+	"",
+	concat("\n", [v | v := input.data[_]; is_string(v)]),
+	"",
+])
 
 configmap_may_hold_credentials if may_hold_credentials(configmap_text)
 
-# A plain substring test is much cheaper than any regular expression over a whole file.
-configmap_may_set_secrets if {
-	text := lower(configmap_text)
-	some hint in ["pass", "pwd", "secret", "token", "credential", "key"]
-	contains(text, hint)
+# configmap_may_name_secrets: some key of the ConfigMap's data is named like a credential, or
+# some line of its values sets a setting named like one to a value that is not clearly a
+# reference or placeholder. It holds whenever secret_like_key holds for a key or
+# literal_secret_settings finds a setting in a value (a test checks it), so that the rules
+# look at keys and settings one by one only then. Every credential name contains one of the
+# hints pass, pwd, secret, token, credential or key (password and passwd contain pass, API_KEY
+# contains key); each of hint_setting_patterns runs, in the lower-cased text, from such a hint
+# in a name over the rest of the name and the separator to the same value as setting_pattern
+# captures. Each key is written as a line key=\x01, a setting with a literal value. One pattern
+# per hint, each starting with its literal, because those Go's regexp runs fast, jumping from one
+# occurrence to the next, where a pattern that starts with a choice tries every position.
+configmap_may_name_secrets if {
+	text := lower(concat("", [concat("=\u0001\n", configmap_keys), "=\u0001", configmap_text]))
+	some pattern in hint_setting_patterns
+	some m in regex.find_all_string_submatch_n(pattern, text, -1)
+	not regex.match(lower_case_non_secret_value_pattern, m[1])
 }
+
+configmap_keys := object.keys(input.data) if {
+	true
+} else := set()
+
+hint_setting_patterns := [
+	`pass[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?((?:[^\s"'#,{\[][^\s"'#,]*)?)`,
+	`pwd[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?((?:[^\s"'#,{\[][^\s"'#,]*)?)`,
+	`secret[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?((?:[^\s"'#,{\[][^\s"'#,]*)?)`,
+	`token[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?((?:[^\s"'#,{\[][^\s"'#,]*)?)`,
+	`credential[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?((?:[^\s"'#,{\[][^\s"'#,]*)?)`,
+	`key[a-z0-9_.\-]*["']?[ \t]*[:=][ \t]*["']?((?:[^\s"'#,{\[][^\s"'#,]*)?)`,
+]
+
+# lower_case_non_secret_value_pattern holds for a lower-cased value only when
+# non_secret_value_pattern holds for the value itself, whatever its case was: the
+# alternatives that lower-casing can fake (ARN:AWS:... lower-cases to arn:aws:..., a Kelvin
+# sign to k, a dotted capital I to i) are left out.
+lower_case_non_secret_value_pattern := `(?s)^(?:|true|false|yes|no|on|off|none|null|~|-|\$\{[^}]+\}|\{\{.*\}\}|<[^<>]*>|/\S*)$`
 
 # literal_secret_settings are the names of the credential settings that a configuration file
 # (key = value, key: value, "key": "value") sets to a literal value.

@@ -5,7 +5,11 @@ package gitops.lib
 # README.md): its objects by namespace, kind and name, and the pod templates of its workloads by
 # namespace and label. Outside the engine (conftest, a plain `opa eval`) it is absent, and the
 # cross-object rules stay silent rather than guess.
-environment_known if data.gitops.objects
+environment_known if namespace_templates
+
+# namespace_templates is data.gitops.pod_templates of the input's namespace, {} when no workload
+# of the environment is in it. It is read once, and the Service rules look up labels in it.
+namespace_templates := object.get(data.gitops.pod_templates, namespace, {})
 
 # service_selector is the input Service's non-empty selector. ExternalName Services and
 # Services without a selector (their Endpoints are managed by hand) select no pods.
@@ -17,16 +21,14 @@ service_selector := s if {
 
 # selected_workloads are the workloads of the input Service's namespace whose pod template
 # labels carry every key and value of its selector, each as {kind, name, labels, ports}.
-selected_workloads contains w if {
+selected_workloads := {w |
 	# Start from the selector label that the fewest pod templates carry (app.kubernetes.io/name
 	# rather than app.kubernetes.io/part-of), then check the others.
-	candidates := [[count(templates), k, v] |
-		some k, v in service_selector
-		templates := data.gitops.pod_templates[namespace][k][v]
-	]
+	templates := namespace_templates
+	candidates := [[count(templates[k][v]), k, v] | some k, v in service_selector]
 	count(candidates) == count(service_selector) # else some label is on no pod template
 	[_, k, v] := min(candidates)
-	some w in data.gitops.pod_templates[namespace][k][v]
+	some w in templates[k][v]
 	every k2, v2 in service_selector {
 		w.labels[k2] == v2
 	}

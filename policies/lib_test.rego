@@ -27,7 +27,7 @@ test_secret_key_pattern_is_the_name_pattern_after_an_extension if {
 }
 
 test_secret_names_pattern_is_the_name_pattern_per_line if {
-	lib.secret_names_pattern == concat("", ["\\n", substring(replace(lib.secret_name_pattern, `(?:[_.\-]|$)`, `(?:[_.\-\t]|$)`), 1, -1)])
+	lib.secret_names_pattern == concat("", ["\\n", substring(replace(lib.secret_name_pattern, `(?:[_.\-]|$)`, `(?:[_.\-\n]|$)`), 1, -1)])
 }
 
 test_may_hold_credentials_agrees_with_credential_in_value if {

@@ -7,16 +7,15 @@ import data.gitops.lib
 
 warn contains result if {
 	input.kind in {"Deployment", "StatefulSet", "DaemonSet"}
-	some ct in lib.containers
-	ct.list == "containers"
+	c := lib.pod_spec.containers[_]
 	some probe in ["readinessProbe", "livenessProbe"]
-	not ct.container[probe]
+	not c[probe]
 	result := {
 		"rule": "probes",
-		"field": lib.container_field(ct, concat("", [".", probe])),
+		"field": lib.container_field("containers", c, concat("", [".", probe])),
 		"msg": sprintf(
 			"container %s has no %s; add one so that Kubernetes knows when the container can take traffic and when it must be restarted",
-			[ct.container.name, probe],
+			[c.name, probe],
 		),
 	}
 }

@@ -8,20 +8,20 @@ import data.gitops.lib
 
 deny contains result if {
 	input.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
-	some ct in lib.containers
-	not lib.resources_complete(ct.container)
+	c := lib.container_lists[list][_]
+	not lib.resources_complete(c)
 	not lib.pod_level_resources
 	missing := [what |
 		some what in ["cpu request", "memory request", "memory limit"]
-		not lib.has_resource(ct.container, what)
+		not lib.has_resource(c, what)
 	]
 	count(missing) > 0
 	result := {
 		"rule": "resources",
-		"field": lib.container_field(ct, ".resources"),
+		"field": lib.container_field(list, c, ".resources"),
 		"msg": sprintf(
 			"container %s has no %s; set resources.requests.cpu, resources.requests.memory and resources.limits.memory",
-			[ct.container.name, concat(", no ", missing)],
+			[c.name, concat(", no ", missing)],
 		),
 	}
 }

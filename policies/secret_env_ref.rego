@@ -7,30 +7,29 @@ import data.gitops.lib
 
 warn contains result if {
 	input.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
-	some ct in lib.containers
-	some env in ct.container.env
-	ref := env.valueFrom.secretKeyRef
+	c := lib.container_lists[list][_]
+	ref := c.env[i].valueFrom.secretKeyRef
+	env := c.env[i]
 	result := {
 		"rule": "secret-env-ref",
-		"field": lib.container_field(ct, concat("", [".env[name=", env.name, "]"])),
+		"field": lib.container_field(list, c, concat("", [".env[name=", env.name, "]"])),
 		"msg": sprintf(
 			"container %s: env %s reads key %s of Secret %s; mount the Secret as a volume and read the file instead",
-			[ct.container.name, env.name, object.get(ref, "key", "?"), object.get(ref, "name", "?")],
+			[c.name, env.name, object.get(ref, "key", "?"), object.get(ref, "name", "?")],
 		),
 	}
 }
 
 warn contains result if {
 	input.kind in {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
-	some ct in lib.containers
-	some i, from in ct.container.envFrom
-	ref := from.secretRef
+	c := lib.container_lists[list][_]
+	ref := c.envFrom[i].secretRef
 	result := {
 		"rule": "secret-env-ref",
-		"field": lib.container_field(ct, sprintf(".envFrom[%d]", [i])),
+		"field": lib.container_field(list, c, sprintf(".envFrom[%d]", [i])),
 		"msg": sprintf(
 			"container %s: envFrom loads every key of Secret %s into the environment; mount the Secret as a volume and read the files instead",
-			[ct.container.name, object.get(ref, "name", "?")],
+			[c.name, object.get(ref, "name", "?")],
 		),
 	}
 }

@@ -7,6 +7,7 @@ import data.gitops.lib
 # A key named like a credential, with a value that is not a reference or a placeholder.
 deny contains result if {
 	input.kind == "ConfigMap"
+	lib.configmap_may_name_secrets
 	some key, value in input.data
 	lib.secret_like_key(key)
 	not lib.credential_in_value(value)
@@ -45,7 +46,7 @@ deny contains result if {
 # A configuration file (properties, YAML, JSON, .env) that sets a credential setting to a literal.
 deny contains result if {
 	input.kind == "ConfigMap"
-	lib.configmap_may_set_secrets
+	lib.configmap_may_name_secrets
 	some key, value in input.data
 	some setting in lib.literal_secret_settings(value)
 	result := {

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/gitops-agent/gitops-agent/render"
 )
 
@@ -42,8 +40,13 @@ func ApplyExemptions(annotations map[string]string, findings []Finding) {
 // ExemptionFindings returns a deny finding for each exemption annotation of obj that gives no
 // reason or names no rule: an exemption must say why, for the next reviewer.
 func ExemptionFindings(env string, obj render.Object) []Finding {
+	return exemptionFindings(env, obj, annotationsOf(obj))
+}
+
+// exemptionFindings is ExemptionFindings for the object's annotations, already read.
+func exemptionFindings(env string, obj render.Object, annotations map[string]string) []Finding {
 	var out []Finding
-	for key, value := range annotationsOf(obj) {
+	for key, value := range annotations {
 		rule, ok := strings.CutPrefix(key, ExemptAnnotationPrefix)
 		if !ok {
 			continue
@@ -74,9 +77,9 @@ func ExemptionFindings(env string, obj render.Object) []Finding {
 // annotationsOf reads obj's annotations without the deep copy that GetAnnotations makes;
 // values that are not strings (an invalid manifest) are skipped.
 func annotationsOf(obj render.Object) map[string]string {
-	raw, found, err := unstructured.NestedFieldNoCopy(obj.Obj.Object, "metadata", "annotations")
-	m, ok := raw.(map[string]any)
-	if !found || err != nil || !ok || len(m) == 0 {
+	metadata, _ := obj.Obj.Object["metadata"].(map[string]any)
+	m, _ := metadata["annotations"].(map[string]any)
+	if len(m) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(m))

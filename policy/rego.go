@@ -46,8 +46,12 @@ type RegoSet struct {
 	rules    []queriedRule
 	// exceptions are the queried packages' conftest exception rules.
 	exceptions []exceptionRule
-	query      string
-	opts       RegoOptions
+	// query asks for every queried rule at once (see buildQuery), compiled by queryCompiler.
+	query         ast.Body
+	queryCompiler ast.QueryCompiler
+	opts          RegoOptions
+	// needs says which parts of data.gitops the rules may read.
+	needs dataNeeds
 }
 
 // LoadRegoDir compiles the .rego files under dir (recursively, skipping _test.rego files and

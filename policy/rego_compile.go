@@ -139,8 +139,14 @@ func newRegoSet(compiler *ast.Compiler, modules map[string]*ast.Module, opts Reg
 		rules:      slices.SortedFunc(maps.Values(rules), func(a, b queriedRule) int { return a.ref.Compare(b.ref) }),
 		exceptions: slices.SortedFunc(maps.Values(exceptions), func(a, b exceptionRule) int { return a.ref.Compare(b.ref) }),
 		opts:       opts,
+		needs:      dataNeedsOf(compiler),
 	}
-	set.query = set.buildQuery()
+	set.queryCompiler = compiler.QueryCompiler()
+	query, err := set.queryCompiler.Compile(ast.MustParseBody(set.buildQuery()))
+	if err != nil {
+		return nil, fmt.Errorf("compile policies: query the rules: %w", err)
+	}
+	set.query = query
 	return set, nil
 }
 

@@ -18,17 +18,28 @@ import (
 //   - gitops.pod_templates[namespace][label][value]["Kind/name"]: {kind, name, labels, ports}
 //     for each workload whose pod template carries that label, so that a Service finds the
 //     workloads it selects without scanning the namespace.
-func environmentData(env string, objs []render.Object, inputs []ast.Value) ast.Object {
+//
+// objects and pod_templates are built only when some rule may read them (needs); inputs holds
+// the converted objects that they take (see dataNeeds.holds), other entries may be nil.
+func environmentData(env string, objs []render.Object, inputs []ast.Value, needs dataNeeds) ast.Object {
 	objects := newNestedObject()
 	templates := newNestedObject()
 	for i, o := range objs {
+		if !needs.holds(o) {
+			continue
+		}
 		ns, kind, name := o.Obj.GetNamespace(), o.Obj.GetKind(), o.Obj.GetName()
 		if kind == "" || name == "" {
 			continue
 		}
-		names := objects.at(ns, kind)
-		if names.Get(ast.StringTerm(name)) == nil {
-			names.Insert(ast.StringTerm(name), ast.NewTerm(inputs[i]))
+		if needs.objects {
+			names := objects.at(ns, kind)
+			if names.Get(ast.StringTerm(name)) == nil {
+				names.Insert(ast.StringTerm(name), ast.NewTerm(inputs[i]))
+			}
+		}
+		if !needs.podTemplates {
+			continue
 		}
 		if labels, ports, ok := podTemplateOf(o.Obj, inputs[i]); ok {
 			entry := ast.NewTerm(ast.NewObject(
@@ -47,18 +58,32 @@ func environmentData(env string, objs []render.Object, inputs []ast.Value) ast.O
 			}
 		}
 	}
-	return ast.NewObject(ast.Item(ast.StringTerm("gitops"), ast.NewTerm(ast.NewObject(
-		ast.Item(ast.StringTerm("environment"), ast.StringTerm(env)),
-		ast.Item(ast.StringTerm("objects"), ast.NewTerm(objects.Object)),
-		ast.Item(ast.StringTerm("pod_templates"), ast.NewTerm(templates.Object)),
-	))))
+	gitops := []*ast.Term{ast.StringTerm("environment"), ast.StringTerm(env)}
+	if needs.objects {
+		gitops = append(gitops, ast.StringTerm("objects"), ast.NewTerm(objects.Object))
+	}
+	if needs.podTemplates {
+		gitops = append(gitops, ast.StringTerm("pod_templates"), ast.NewTerm(templates.Object))
+	}
+	items := make([][2]*ast.Term, 0, len(gitops)/2)
+	for i := 0; i < len(gitops); i += 2 {
+		items = append(items, ast.Item(gitops[i], gitops[i+1]))
+	}
+	return ast.NewObject(ast.Item(ast.StringTerm("gitops"), ast.NewTerm(ast.NewObject(items...))))
 }
 
-// podTemplateOf returns the pod template labels and the container ports of a workload of the
-// Kubernetes API groups, read from its already converted input v without copying; ok is false
-// for other objects.
-func podTemplateOf(u *unstructured.Unstructured, v ast.Value) (labels ast.Object, ports *ast.Array, ok bool) {
-	var path []string
+// holds says whether environmentData takes obj, and so needs it converted.
+func (n dataNeeds) holds(obj render.Object) bool {
+	if n.objects {
+		return true
+	}
+	_, ok := podTemplatePath(obj.Obj)
+	return n.podTemplates && ok
+}
+
+// podTemplatePath is where a workload of the Kubernetes API groups keeps its pod template
+// (nil for a Pod, which is its own template); ok is false for other objects.
+func podTemplatePath(u *unstructured.Unstructured) (path []string, ok bool) {
 	switch u.GetKind() {
 	case "Pod":
 	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
@@ -66,11 +91,22 @@ func podTemplateOf(u *unstructured.Unstructured, v ast.Value) (labels ast.Object
 	case "CronJob":
 		path = []string{"spec", "jobTemplate", "spec", "template"}
 	default:
-		return nil, nil, false
+		return nil, false
 	}
 	switch u.GroupVersionKind().Group {
 	case "", "apps", "batch", "extensions":
+		return path, true
 	default:
+		return nil, false
+	}
+}
+
+// podTemplateOf returns the pod template labels and the container ports of a workload of the
+// Kubernetes API groups, read from its already converted input v without copying; ok is false
+// for other objects.
+func podTemplateOf(u *unstructured.Unstructured, v ast.Value) (labels ast.Object, ports *ast.Array, ok bool) {
+	path, ok := podTemplatePath(u)
+	if !ok {
 		return nil, nil, false
 	}
 	template, ok := v.(ast.Object)

@@ -10,8 +10,10 @@ import (
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/gitops-agent/gitops-agent/render"
 )
@@ -30,9 +32,16 @@ func (s *RegoSet) Evaluate(ctx context.Context, env string, objs []render.Object
 	if len(objs) == 0 {
 		return nil, nil
 	}
+	// Only the objects that some rule body applies to are evaluated, and only those and the
+	// ones that data.gitops holds are converted to Rego values.
+	applies := make([]bool, len(objs))
 	inputs := make([]ast.Value, len(objs))
 	err := forEach(ctx, len(objs), s.opts.parallelism(), func(i int) error {
-		v, err := ast.InterfaceToValue(objs[i].Obj.Object)
+		applies[i] = s.mayApply(objs[i].Obj.Object)
+		if !applies[i] && !s.needs.holds(objs[i]) {
+			return nil
+		}
+		v, err := regoValueOf(objs[i].Obj.Object)
 		if err != nil {
 			return fmt.Errorf("%s: convert to policy input: %w", describe(objs[i]), err)
 		}
@@ -44,20 +53,16 @@ func (s *RegoSet) Evaluate(ctx context.Context, env string, objs []render.Object
 	}
 
 	// The environment is a store of its own, so that environments can be evaluated at the same
-	// time; preparing the query against the already compiled policies is cheap.
-	store := inmem.NewFromASTObject(environmentData(env, objs, inputs))
-	pq, err := rego.New(
-		rego.Query(s.query),
-		rego.Compiler(s.compiler),
-		rego.Store(store),
-	).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate policies: prepare query: %w", err)
-	}
+	// time. The queries run on OPA's evaluator directly: the rego package's per-query setup
+	// (metrics, a goroutine watching ctx, results converted to Go values) costs about as much
+	// as the rules of a typical object.
+	store := inmem.NewFromASTObject(environmentData(env, objs, inputs, s.needs))
+	cancel := topdown.NewCancel()
+	defer context.AfterFunc(ctx, cancel.Cancel)()
 
 	perObject := make([][]Finding, len(objs))
 	err = forEach(ctx, len(objs), s.opts.parallelism(), func(i int) error {
-		found, err := s.evaluateOne(ctx, &pq, env, objs[i], inputs[i])
+		found, err := s.evaluateOne(ctx, store, cancel, env, objs[i], inputs[i], applies[i])
 		perObject[i] = found
 		return err
 	})
@@ -71,22 +76,23 @@ func (s *RegoSet) Evaluate(ctx context.Context, env string, objs []render.Object
 	return out, nil
 }
 
-func (s *RegoSet) evaluateOne(ctx context.Context, pq *rego.PreparedEvalQuery, env string, obj render.Object, input ast.Value) ([]Finding, error) {
+func (s *RegoSet) evaluateOne(ctx context.Context, store storage.Store, cancel topdown.Cancel, env string, obj render.Object, input ast.Value, applies bool) ([]Finding, error) {
 	var found []Finding
-	if s.mayApply(input) {
-		rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	if applies {
+		result, err := s.query1(ctx, store, cancel, input)
 		if err != nil {
 			return nil, fmt.Errorf("%s: evaluate policies: %w", describe(obj), err)
 		}
-		if len(rs) > 0 {
-			found, err = s.findings(rs[0].Bindings, env, obj)
+		if result != nil {
+			found, err = s.findings(result, env, obj)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", describe(obj), err)
 			}
 		}
 	}
-	ApplyExemptions(annotationsOf(obj), found)
-	found = append(found, ExemptionFindings(env, obj)...)
+	annotations := annotationsOf(obj)
+	ApplyExemptions(annotations, found)
+	found = append(found, exemptionFindings(env, obj, annotations)...)
 	slices.SortFunc(found, func(a, b Finding) int {
 		return cmp.Or(
 			cmp.Compare(a.Severity, b.Severity), // deny before warn
@@ -98,12 +104,40 @@ func (s *RegoSet) evaluateOne(ctx context.Context, pq *rego.PreparedEvalQuery, e
 	return found, nil
 }
 
+// query1 evaluates the set's query with input and returns its first result, nil when it has
+// none.
+func (s *RegoSet) query1(ctx context.Context, store storage.Store, cancel topdown.Cancel, input ast.Value) (topdown.QueryResult, error) {
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Abort(ctx, txn)
+	var first topdown.QueryResult
+	err = topdown.NewQuery(s.query).
+		WithQueryCompiler(s.queryCompiler).
+		WithCompiler(s.compiler).
+		WithStore(store).
+		WithTransaction(txn).
+		WithInput(ast.NewTerm(input)).
+		WithCancel(cancel).
+		WithIndexing(true).
+		WithEarlyExit(true).
+		WithMetrics(metrics.NoOp()).
+		Iter(ctx, func(result topdown.QueryResult) error {
+			if first == nil {
+				first = result
+			}
+			return nil
+		})
+	return first, err
+}
+
 // mayApply asks OPA's rule index, as evaluation would, whether any queried rule has a body
-// that can match input. Most objects of an environment (Secrets, ServiceAccounts, ...) match
-// none, and skipping their evaluation saves most of their cost. Anything the index cannot
-// decide from the input alone counts as a match.
-func (s *RegoSet) mayApply(input ast.Value) bool {
-	resolver := inputResolver{input}
+// that can match the object. Most objects of an environment (Secrets, ServiceAccounts, ...)
+// match none, and skipping their evaluation saves most of their cost. Anything the index
+// cannot decide from the object alone counts as a match.
+func (s *RegoSet) mayApply(obj map[string]any) bool {
+	resolver := inputResolver{obj}
 	for _, r := range s.rules {
 		index := s.compiler.RuleIndex(r.ref)
 		if index == nil {
@@ -117,17 +151,52 @@ func (s *RegoSet) mayApply(input ast.Value) bool {
 	return false
 }
 
-// inputResolver resolves the input references of rule index conditions from an object;
-// references to data are left unknown.
-type inputResolver struct{ input ast.Value }
+// inputResolver resolves the input references of rule index conditions from an object that is
+// not converted to Rego values: only the values looked up are. References to data are left
+// unknown.
+type inputResolver struct{ obj map[string]any }
 
 func (r inputResolver) Resolve(ref ast.Ref) (ast.Value, error) {
 	if !ref[0].Equal(ast.InputRootDocument) {
 		return nil, ast.UnknownValueErr{}
 	}
-	v, err := r.input.Find(ref[1:])
+	var cur any = r.obj
+	for i, term := range ref[1:] {
+		switch node := cur.(type) {
+		case map[string]any:
+			key, ok := term.Value.(ast.String)
+			if !ok {
+				return nil, nil // an absent input path is undefined, not an error
+			}
+			if cur, ok = node[string(key)]; !ok {
+				return nil, nil
+			}
+		case []any:
+			index, ok := term.Value.(ast.Number)
+			if !ok {
+				return nil, nil
+			}
+			n, ok := index.Int()
+			if !ok || n < 0 || n >= len(node) {
+				return nil, nil
+			}
+			cur = node[n]
+		default:
+			// Any other Go value (a scalar, or a typed map or slice) is converted, and Rego's
+			// own lookup takes the rest of the path.
+			v, err := ast.InterfaceToValue(cur)
+			if err != nil {
+				return nil, nil
+			}
+			if v, err = v.Find(ref[1+i:]); err != nil {
+				return nil, nil
+			}
+			return v, nil
+		}
+	}
+	v, err := ast.InterfaceToValue(cur)
 	if err != nil {
-		return nil, nil // an absent input path is undefined, not an error
+		return nil, nil
 	}
 	return v, nil
 }
