@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -32,10 +31,6 @@ func newClusterClients(cfg *rest.Config) (*clusterClients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clients for %s: %w", cfg.Host, err)
 	}
-	return newClusterClientsWith(cfg, httpClient)
-}
-
-func newClusterClientsWith(cfg *rest.Config, httpClient *http.Client) (*clusterClients, error) {
 	kube, err := kubernetes.NewForConfigAndClient(cfg, httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("clients for %s: %w", cfg.Host, err)

@@ -99,6 +99,7 @@ type agent struct {
 	controller *reconcile.Controller
 	policies   *policy.RegoWatcher // nil with the built-in policies
 	restConfig *rest.Config
+	own        *clusterClients // the agent's own cluster
 	// leading is true while this replica holds the lease: it alone fetches and applies.
 	leading atomic.Bool
 	// synced is true once the first fetch was handled, for /readyz.
@@ -189,6 +190,7 @@ func newAgent(ctx context.Context, log *slog.Logger, cfg *config.Config, rc runC
 	if err != nil {
 		return nil, err
 	}
+	a.own = clients
 	a.statuses = reconcile.NewStatusStore(clients.dynamic, cfg.Namespace)
 	envs, err := a.environments(clients)
 	if err != nil {
@@ -282,15 +284,11 @@ func (a *agent) lead(ctx context.Context, rc runConfig) error {
 	if err := a.statuses.EnsureInstalled(ctx); err != nil {
 		return err
 	}
-	dyn, err := newClusterClients(a.restConfig)
-	if err != nil {
-		return err
-	}
-	if err := a.controller.WatchRequests(ctx, dyn.dynamic, a.cfg.Namespace, a.poller.Trigger); err != nil {
+	if err := a.controller.WatchRequests(ctx, a.own.dynamic, a.cfg.Namespace, a.poller.Trigger); err != nil {
 		return err
 	}
 	go a.controller.Run(ctx)
-	err = a.poller.Run(ctx, func(ctx context.Context, ev source.Event) {
+	err := a.poller.Run(ctx, func(ctx context.Context, ev source.Event) {
 		a.controller.HandleSourceEvent(ctx, ev)
 		if ev.Err == nil {
 			a.synced.Store(true)
