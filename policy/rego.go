@@ -46,8 +46,9 @@ type RegoSet struct {
 	rules    []queriedRule
 	// exceptions are the queried packages' conftest exception rules.
 	exceptions []exceptionRule
-	// query asks for every queried rule at once (see buildQuery), compiled by queryCompiler.
-	query         ast.Body
+	// queries[m] asks at once for the queried rules in mask m (see ruleMask and buildQuery),
+	// compiled by queryCompiler.
+	queries       []ast.Body
 	queryCompiler ast.QueryCompiler
 	opts          RegoOptions
 	// needs says which parts of data.gitops the rules may read.

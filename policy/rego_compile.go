@@ -142,21 +142,32 @@ func newRegoSet(compiler *ast.Compiler, modules map[string]*ast.Module, opts Reg
 		needs:      dataNeedsOf(compiler),
 	}
 	set.queryCompiler = compiler.QueryCompiler()
-	query, err := set.queryCompiler.Compile(ast.MustParseBody(set.buildQuery()))
-	if err != nil {
-		return nil, fmt.Errorf("compile policies: query the rules: %w", err)
+	set.queries = make([]ast.Body, set.allRules()+1)
+	for mask := range set.queries {
+		if mask == 0 {
+			continue // no rule applies: nothing to ask
+		}
+		query, err := ast.ParseBody(set.buildQuery(ruleMask(mask)))
+		if err == nil {
+			query, err = set.queryCompiler.Compile(query)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("compile policies: query the rules: %w", err)
+		}
+		set.queries[mask] = query
 	}
-	set.query = query
 	return set, nil
 }
 
-// buildQuery asks for every queried rule in one evaluation per object. Each rule is wrapped in
-// a comprehension so that a rule that is undefined for an input (a complete rule, or an
-// exception rule with no match) does not make the whole query undefined.
-func (s *RegoSet) buildQuery() string {
+// buildQuery asks for the rules in mask, and for every exception rule, in one evaluation per
+// object. Each rule is wrapped in a comprehension so that a rule that is undefined for an input
+// (a complete rule, or an exception rule with no match) does not make the whole query undefined.
+func (s *RegoSet) buildQuery(mask ruleMask) string {
 	exprs := make([]string, 0, len(s.rules)+len(s.exceptions))
 	for i, r := range s.rules {
-		exprs = append(exprs, fmt.Sprintf("%s = [x | x := %s]", ruleVar(i), r.ref))
+		if s.has(mask, i) {
+			exprs = append(exprs, fmt.Sprintf("%s = [x | x := %s]", ruleVar(i), r.ref))
+		}
 	}
 	for i, e := range s.exceptions {
 		exprs = append(exprs, fmt.Sprintf("%s = [x | x := %s]", exceptionVar(i), e.ref))

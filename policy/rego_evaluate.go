@@ -34,11 +34,11 @@ func (s *RegoSet) Evaluate(ctx context.Context, env string, objs []render.Object
 	}
 	// Only the objects that some rule body applies to are evaluated, and only those and the
 	// ones that data.gitops holds are converted to Rego values.
-	applies := make([]bool, len(objs))
+	applies := make([]ruleMask, len(objs))
 	inputs := make([]ast.Value, len(objs))
 	err := forEach(ctx, len(objs), s.opts.parallelism(), func(i int) error {
 		applies[i] = s.mayApply(objs[i].Obj.Object)
-		if !applies[i] && !s.needs.holds(objs[i]) {
+		if applies[i] == 0 && !s.needs.holds(objs[i]) {
 			return nil
 		}
 		v, err := regoValueOf(objs[i].Obj.Object)
@@ -54,8 +54,8 @@ func (s *RegoSet) Evaluate(ctx context.Context, env string, objs []render.Object
 
 	// The environment is a store of its own, so that environments can be evaluated at the same
 	// time. The queries run on OPA's evaluator directly: the rego package's per-query setup
-	// (metrics, a goroutine watching ctx, results converted to Go values) costs about as much
-	// as the rules of a typical object.
+	// (metrics, a goroutine watching ctx, results converted to Go values) would add some 5% to
+	// every object; one cancellation serves them all.
 	store := inmem.NewFromASTObject(environmentData(env, objs, inputs, s.needs))
 	cancel := topdown.NewCancel()
 	defer context.AfterFunc(ctx, cancel.Cancel)()
@@ -76,10 +76,10 @@ func (s *RegoSet) Evaluate(ctx context.Context, env string, objs []render.Object
 	return out, nil
 }
 
-func (s *RegoSet) evaluateOne(ctx context.Context, store storage.Store, cancel topdown.Cancel, env string, obj render.Object, input ast.Value, applies bool) ([]Finding, error) {
+func (s *RegoSet) evaluateOne(ctx context.Context, store storage.Store, cancel topdown.Cancel, env string, obj render.Object, input ast.Value, applies ruleMask) ([]Finding, error) {
 	var found []Finding
-	if applies {
-		result, err := s.query1(ctx, store, cancel, input)
+	if applies != 0 {
+		result, err := s.query1(ctx, store, cancel, s.queries[applies], input)
 		if err != nil {
 			return nil, fmt.Errorf("%s: evaluate policies: %w", describe(obj), err)
 		}
@@ -104,16 +104,15 @@ func (s *RegoSet) evaluateOne(ctx context.Context, store storage.Store, cancel t
 	return found, nil
 }
 
-// query1 evaluates the set's query with input and returns its first result, nil when it has
-// none.
-func (s *RegoSet) query1(ctx context.Context, store storage.Store, cancel topdown.Cancel, input ast.Value) (topdown.QueryResult, error) {
+// query1 evaluates query with input and returns its first result, nil when it has none.
+func (s *RegoSet) query1(ctx context.Context, store storage.Store, cancel topdown.Cancel, query ast.Body, input ast.Value) (topdown.QueryResult, error) {
 	txn, err := store.NewTransaction(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer store.Abort(ctx, txn)
 	var first topdown.QueryResult
-	err = topdown.NewQuery(s.query).
+	err = topdown.NewQuery(query).
 		WithQueryCompiler(s.queryCompiler).
 		WithCompiler(s.compiler).
 		WithStore(store).
@@ -130,75 +129,6 @@ func (s *RegoSet) query1(ctx context.Context, store storage.Store, cancel topdow
 			return nil
 		})
 	return first, err
-}
-
-// mayApply asks OPA's rule index, as evaluation would, whether any queried rule has a body
-// that can match the object. Most objects of an environment (Secrets, ServiceAccounts, ...)
-// match none, and skipping their evaluation saves most of their cost. Anything the index
-// cannot decide from the object alone counts as a match.
-func (s *RegoSet) mayApply(obj map[string]any) bool {
-	resolver := inputResolver{obj}
-	for _, r := range s.rules {
-		index := s.compiler.RuleIndex(r.ref)
-		if index == nil {
-			return true
-		}
-		result, err := index.Lookup(resolver)
-		if err != nil || len(result.Rules) > 0 || result.Default != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// inputResolver resolves the input references of rule index conditions from an object that is
-// not converted to Rego values: only the values looked up are. References to data are left
-// unknown.
-type inputResolver struct{ obj map[string]any }
-
-func (r inputResolver) Resolve(ref ast.Ref) (ast.Value, error) {
-	if !ref[0].Equal(ast.InputRootDocument) {
-		return nil, ast.UnknownValueErr{}
-	}
-	var cur any = r.obj
-	for i, term := range ref[1:] {
-		switch node := cur.(type) {
-		case map[string]any:
-			key, ok := term.Value.(ast.String)
-			if !ok {
-				return nil, nil // an absent input path is undefined, not an error
-			}
-			if cur, ok = node[string(key)]; !ok {
-				return nil, nil
-			}
-		case []any:
-			index, ok := term.Value.(ast.Number)
-			if !ok {
-				return nil, nil
-			}
-			n, ok := index.Int()
-			if !ok || n < 0 || n >= len(node) {
-				return nil, nil
-			}
-			cur = node[n]
-		default:
-			// Any other Go value (a scalar, or a typed map or slice) is converted, and Rego's
-			// own lookup takes the rest of the path.
-			v, err := ast.InterfaceToValue(cur)
-			if err != nil {
-				return nil, nil
-			}
-			if v, err = v.Find(ref[1+i:]); err != nil {
-				return nil, nil
-			}
-			return v, nil
-		}
-	}
-	v, err := ast.InterfaceToValue(cur)
-	if err != nil {
-		return nil, nil
-	}
-	return v, nil
 }
 
 // forEach calls fn for 0..n-1 on up to workers goroutines and returns the errors joined (or
