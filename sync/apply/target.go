@@ -121,3 +121,11 @@ func (m *Manager) awaitMapping(ctx context.Context, gvk schema.GroupVersionKind,
 		}
 	}
 }
+
+// AsApplied returns the copy of obj that Apply sends for env: the agent's labels set and the
+// server-owned metadata removed. Drift detection compares the live object against it. The
+// error reports an object that cannot be applied at all.
+func AsApplied(obj *unstructured.Unstructured, env string) (*unstructured.Unstructured, error) {
+	t := newTarget(obj, env)
+	return t.obj, t.err
+}

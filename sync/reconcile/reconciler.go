@@ -416,13 +416,9 @@ func (a *Attempt) sameOutcome(b Attempt) bool {
 }
 
 func (r *Reconciler) event(env, eventType, reason, message string) {
-	uid, ok := r.status.uid(env)
+	ref, ok := r.status.ObjectReference(env)
 	if !ok || r.events == nil {
 		return
-	}
-	ref := &corev1.ObjectReference{
-		APIVersion: EnvironmentGVR.GroupVersion().String(), Kind: "Environment",
-		Namespace: r.opts.Namespace, Name: env, UID: uid,
 	}
 	r.events.Event(ref, eventType, reason, message)
 }

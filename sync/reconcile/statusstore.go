@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"reflect"
 	"strings"
 	"sync"
@@ -329,6 +330,19 @@ func parseFetchRequest(value string) (reason string, ok bool) {
 }
 
 // reference names an Environment for Events; ok is false until its UID is known.
+// ObjectReference returns a reference to env's Environment object, for Events about the
+// environment; false until the object was opened.
+func (s *StatusStore) ObjectReference(env string) (*corev1.ObjectReference, bool) {
+	uid, ok := s.uid(env)
+	if !ok {
+		return nil, false
+	}
+	return &corev1.ObjectReference{
+		APIVersion: EnvironmentGVR.GroupVersion().String(), Kind: "Environment",
+		Namespace: s.namespace, Name: env, UID: uid,
+	}, true
+}
+
 func (s *StatusStore) uid(name string) (types.UID, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
