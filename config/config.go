@@ -89,6 +89,56 @@ type Environment struct {
 	HealthTimeout Duration `json:"healthTimeout,omitempty"`
 	// Cluster is where the environment is applied. Default: the agent's own cluster.
 	Cluster Cluster `json:"cluster,omitempty"`
+	// Drift configures drift detection and self-heal.
+	Drift Drift `json:"drift,omitempty"`
+	// Promotion makes the environment follow promotion tags instead of the branch.
+	Promotion *Promotion `json:"promotion,omitempty"`
+}
+
+// Drift configures how live objects are compared with git.
+type Drift struct {
+	// SelfHeal re-applies drifted objects. Default false: drift is reported only.
+	SelfHeal bool `json:"selfHeal,omitempty"`
+	// IgnoreHPAReplicas ignores /spec/replicas of workloads that a HorizontalPodAutoscaler of
+	// the environment scales. Default true.
+	IgnoreHPAReplicas *bool `json:"ignoreHPAReplicas,omitempty"`
+	// Ignore lists fields whose differences are not drift.
+	Ignore []DriftIgnore `json:"ignore,omitempty"`
+}
+
+// DriftIgnore ignores JSON-pointer paths of the objects it selects.
+type DriftIgnore struct {
+	// Group, Kind, Namespace and Name select objects; empty selects any. Name may be a glob
+	// ("api-*").
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// Paths are JSON pointers such as "/spec/replicas" or "/metadata/annotations/owner".
+	Paths []string `json:"paths"`
+}
+
+// Promotion strategies.
+const StrategyBlueGreen = "blueGreen"
+
+// Promotion configures blue/green promotion by commit tags: a tag "<env>/<anything>", or a tag
+// named after the environment, requests promotion of its commit.
+type Promotion struct {
+	// Strategy is "blueGreen".
+	Strategy string `json:"strategy"`
+	// Routers are the Services ("Service/<namespace>/<name>") that select the live colour, in
+	// addition to those annotated promote.gitops-agent.io/router: "true".
+	Routers []string `json:"routers,omitempty"`
+	// AutoPromote switches traffic once the gates pass. Default true; false waits for
+	// `gitops-agent promote <env> --confirm` with the preview running.
+	AutoPromote *bool `json:"autoPromote,omitempty"`
+	// HealthTimeout bounds the wait for the new colour to become healthy. Default: the
+	// environment's healthTimeout.
+	HealthTimeout Duration `json:"healthTimeout,omitempty"`
+	// SmokeTimeout bounds each smoke Job. Default 5m.
+	SmokeTimeout Duration `json:"smokeTimeout,omitempty"`
+	// RollbackWindow keeps the previous colour running for an instant rollback. Default 30m.
+	RollbackWindow Duration `json:"rollbackWindow,omitempty"`
 }
 
 // Cluster selects a target cluster through a kubeconfig.
@@ -231,6 +281,23 @@ func (c *Config) setDefaults() {
 		if e.HealthTimeout.Duration == 0 {
 			e.HealthTimeout.Duration = 5 * time.Minute
 		}
+		if e.Drift.IgnoreHPAReplicas == nil {
+			e.Drift.IgnoreHPAReplicas = ptr(true)
+		}
+		if p := e.Promotion; p != nil {
+			if p.AutoPromote == nil {
+				p.AutoPromote = ptr(true)
+			}
+			if p.HealthTimeout.Duration == 0 {
+				p.HealthTimeout = e.HealthTimeout
+			}
+			if p.SmokeTimeout.Duration == 0 {
+				p.SmokeTimeout.Duration = 5 * time.Minute
+			}
+			if p.RollbackWindow.Duration == 0 {
+				p.RollbackWindow.Duration = 30 * time.Minute
+			}
+		}
 	}
 }
 
@@ -287,6 +354,41 @@ func (c *Config) validate() error {
 		}
 		if e.Cluster.Context != "" && e.Cluster.Kubeconfig == "" {
 			bad(field+".cluster.context", "needs cluster.kubeconfig")
+		}
+		for j, ig := range e.Drift.Ignore {
+			f := fmt.Sprintf("%s.drift.ignore[%d]", field, j)
+			if len(ig.Paths) == 0 {
+				bad(f+".paths", "required: the JSON pointers (\"/spec/replicas\") to ignore")
+			}
+			for _, p := range ig.Paths {
+				if !strings.HasPrefix(p, "/") {
+					bad(f+".paths", "%q is not a JSON pointer: write it as \"/spec/replicas\"", p)
+				}
+			}
+			if _, err := path.Match(ig.Name, ""); err != nil {
+				bad(f+".name", "%q is not a valid glob: %v", ig.Name, err)
+			}
+		}
+		if p := e.Promotion; p != nil {
+			if p.Strategy != StrategyBlueGreen {
+				bad(field+".promotion.strategy", "%q: want %s", p.Strategy, StrategyBlueGreen)
+			}
+			if e.Sync == SyncManual {
+				bad(field+".sync", "manual sync and promotion exclude each other: a promoted environment follows its tags (use promotion.autoPromote: false to confirm each switch)")
+			}
+			for j, r := range p.Routers {
+				if parts := strings.Split(r, "/"); len(parts) != 3 || parts[0] != "Service" || parts[1] == "" || parts[2] == "" {
+					bad(fmt.Sprintf("%s.promotion.routers[%d]", field, j), "%q: want Service/<namespace>/<name>", r)
+				}
+			}
+			for _, d := range []struct {
+				name string
+				d    Duration
+			}{{"healthTimeout", p.HealthTimeout}, {"smokeTimeout", p.SmokeTimeout}, {"rollbackWindow", p.RollbackWindow}} {
+				if d.d.Duration < 0 {
+					bad(field+".promotion."+d.name, "must not be negative")
+				}
+			}
 		}
 	}
 	if len(errs) > 0 {

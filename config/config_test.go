@@ -28,8 +28,8 @@ environments:
 		Namespace: "gitops-agent",
 		Policies:  Policies{UnknownKinds: "deny"},
 		Environments: []Environment{
-			{Name: "dev", Path: "environments/dev", Sync: SyncAuto, Prune: ptr(true), HealthTimeout: Duration{5 * time.Minute}},
-			{Name: "prod", Path: "environments/prod", Sync: SyncManual, Prune: ptr(false), HealthTimeout: Duration{10 * time.Minute}},
+			{Name: "dev", Path: "environments/dev", Sync: SyncAuto, Prune: ptr(true), HealthTimeout: Duration{5 * time.Minute}, Drift: Drift{IgnoreHPAReplicas: ptr(true)}},
+			{Name: "prod", Path: "environments/prod", Sync: SyncManual, Prune: ptr(false), HealthTimeout: Duration{10 * time.Minute}, Drift: Drift{IgnoreHPAReplicas: ptr(true)}},
 		},
 		LeaderElection: LeaderElection{Enabled: ptr(true), LeaseName: "gitops-agent"},
 		HistoryLimit:   20,
@@ -39,6 +39,32 @@ environments:
 	}
 	if e, ok := cfg.Environment("prod"); !ok || e.Sync != SyncManual {
 		t.Errorf("Environment(prod) = %+v, %v", e, ok)
+	}
+}
+
+func TestParsePromotionDefaults(t *testing.T) {
+	cfg, err := Parse([]byte(`
+repo: {url: x}
+environments:
+- name: prod
+  healthTimeout: 7m
+  drift: {selfHeal: true, ignoreHPAReplicas: false, ignore: [{kind: ConfigMap, name: "cache-*", paths: [/data/warm]}]}
+  promotion: {strategy: blueGreen, routers: [Service/healthcare-prod/db-query]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := cfg.Environment("prod")
+	want := Environment{
+		Name: "prod", Path: "environments/prod", Sync: SyncAuto, Prune: ptr(true), HealthTimeout: Duration{7 * time.Minute},
+		Drift: Drift{SelfHeal: true, IgnoreHPAReplicas: ptr(false), Ignore: []DriftIgnore{{Kind: "ConfigMap", Name: "cache-*", Paths: []string{"/data/warm"}}}},
+		Promotion: &Promotion{
+			Strategy: StrategyBlueGreen, Routers: []string{"Service/healthcare-prod/db-query"}, AutoPromote: ptr(true),
+			HealthTimeout: Duration{7 * time.Minute}, SmokeTimeout: Duration{5 * time.Minute}, RollbackWindow: Duration{30 * time.Minute},
+		},
+	}
+	if diff := cmp.Diff(want, *e); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
 	}
 }
 
@@ -60,6 +86,12 @@ func TestParseRejects(t *testing.T) {
 		{name: "bad sync mode", yaml: "repo: {url: x}\nenvironments: [{name: dev, sync: sometimes}]\n", want: []string{`"sometimes": want auto or manual`}},
 		{name: "ssh without known hosts", yaml: "repo: {url: 'ssh://git@host/r.git', auth: {sshKeyFile: /k}}\nenvironments: [{name: dev}]\n", want: []string{"repo.auth.knownHostsFile: required"}},
 		{name: "token and ssh", yaml: "repo: {url: x, auth: {tokenFile: /t, sshKeyFile: /k, knownHostsFile: /h}}\nenvironments: [{name: dev}]\n", want: []string{"not both"}},
+		{name: "ignore without paths", yaml: "repo: {url: x}\nenvironments: [{name: dev, drift: {ignore: [{kind: Deployment}]}}]\n", want: []string{"environments[dev].drift.ignore[0].paths: required"}},
+		{name: "ignore path not a pointer", yaml: "repo: {url: x}\nenvironments: [{name: dev, drift: {ignore: [{paths: [spec.replicas]}]}}]\n", want: []string{`"spec.replicas" is not a JSON pointer`}},
+		{name: "ignore bad glob", yaml: "repo: {url: x}\nenvironments: [{name: dev, drift: {ignore: [{name: 'api-[', paths: [/spec]}]}}]\n", want: []string{`environments[dev].drift.ignore[0].name: "api-["`}},
+		{name: "unknown strategy", yaml: "repo: {url: x}\nenvironments: [{name: prod, promotion: {strategy: canary}}]\n", want: []string{`environments[prod].promotion.strategy: "canary": want blueGreen`}},
+		{name: "promotion with manual sync", yaml: "repo: {url: x}\nenvironments: [{name: prod, sync: manual, promotion: {strategy: blueGreen}}]\n", want: []string{"manual sync and promotion exclude each other"}},
+		{name: "bad router", yaml: "repo: {url: x}\nenvironments: [{name: prod, promotion: {strategy: blueGreen, routers: [db-query]}}]\n", want: []string{`environments[prod].promotion.routers[0]: "db-query": want Service/<namespace>/<name>`}},
 		{name: "bad unknownKinds", yaml: "repo: {url: x}\npolicies: {unknownKinds: ignore}\nenvironments: [{name: dev}]\n", want: []string{`policies.unknownKinds: "ignore"`}},
 	}
 	for _, tt := range tests {
