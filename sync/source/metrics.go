@@ -9,8 +9,9 @@ import (
 
 // Metrics counts fetches for Prometheus. It implements FetchObserver.
 type Metrics struct {
-	duration *prometheus.HistogramVec
-	errors   prometheus.Counter
+	duration    *prometheus.HistogramVec
+	errors      prometheus.Counter
+	lastSuccess prometheus.Gauge
 }
 
 // Fetch results, the "result" label of gitops_agent_git_fetch_duration_seconds.
@@ -24,6 +25,7 @@ const (
 //
 //	gitops_agent_git_fetch_duration_seconds{result="unchanged|changed|error"}
 //	gitops_agent_git_fetch_errors_total
+//	gitops_agent_git_last_fetch_success_timestamp_seconds
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -36,8 +38,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "gitops_agent_git_fetch_errors_total",
 			Help: "Git fetches that failed.",
 		}),
+		// Alerts on a stale repository compare it with time(): a leader that stopped
+		// fetching altogether leaves no failed fetch to count.
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gitops_agent_git_last_fetch_success_timestamp_seconds",
+			Help: "Unix time of the last successful git fetch.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.duration, m.errors} {
+	for _, c := range []prometheus.Collector{m.duration, m.errors, m.lastSuccess} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register git fetch metrics: %w", err)
 		}
@@ -54,6 +62,9 @@ func (m *Metrics) ObserveFetch(d time.Duration, ch Change, err error) {
 		m.errors.Inc()
 	case !ch.Empty():
 		result = resultChanged
+	}
+	if err == nil {
+		m.lastSuccess.SetToCurrentTime()
 	}
 	m.duration.WithLabelValues(result).Observe(d.Seconds())
 }
