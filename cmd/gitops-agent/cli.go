@@ -38,6 +38,9 @@ func commands() []command {
 		{"run", "run the agent: follow the repository and keep environments on its newest valid commit", runRun},
 		{"status", "show each environment's applied and pending commits, result, health and history", runStatus},
 		{"sync", "ask the agent to apply an environment's pending commit (manual sync mode)", runSync},
+		{"diff", "show how live objects differ from the applied commit (exit 1 on drift)", runDiff},
+		{"promote", "promote a commit to a blue/green environment by pushing a tag; --confirm a waiting switch", runPromote},
+		{"rollback", "switch a blue/green environment back to its previous colour", runRollback},
 		{"version", "print the version", runVersion},
 		{"dev", "developer tools: `dev cluster` runs a throw-away local Kubernetes cluster", runDev},
 	}

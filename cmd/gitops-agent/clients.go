@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -21,6 +22,7 @@ import (
 type clusterClients struct {
 	kube    kubernetes.Interface
 	dynamic dynamic.Interface
+	mapper  meta.ResettableRESTMapper
 	apply   *apply.Manager
 	health  health.Reader
 	scheme  *runtime.Scheme
@@ -47,6 +49,7 @@ func newClusterClients(cfg *rest.Config) (*clusterClients, error) {
 	return &clusterClients{
 		kube:    kube,
 		dynamic: dyn,
+		mapper:  mapper,
 		apply:   apply.New(dyn, mapper),
 		health:  health.NewClusterReader(dyn, mapper),
 		scheme:  scheme.Scheme,

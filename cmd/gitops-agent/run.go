@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,10 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/gitops-agent/gitops-agent/config"
+	"github.com/gitops-agent/gitops-agent/drift"
 	"github.com/gitops-agent/gitops-agent/health"
 	"github.com/gitops-agent/gitops-agent/policy"
+	"github.com/gitops-agent/gitops-agent/promote"
 	"github.com/gitops-agent/gitops-agent/render"
 	"github.com/gitops-agent/gitops-agent/sync/inventory"
 	"github.com/gitops-agent/gitops-agent/sync/reconcile"
@@ -99,7 +102,9 @@ type agent struct {
 	controller *reconcile.Controller
 	policies   *policy.RegoWatcher // nil with the built-in policies
 	restConfig *rest.Config
-	own        *clusterClients // the agent's own cluster
+	own        *clusterClients   // the agent's own cluster
+	detectors  []*drift.Detector // one per target cluster
+	promoter   *promote.Promoter // nil when no environment is promoted
 	// leading is true while this replica holds the lease: it alone fetches and applies.
 	leading atomic.Bool
 	// synced is true once the first fetch was handled, for /readyz.
@@ -192,20 +197,30 @@ func newAgent(ctx context.Context, log *slog.Logger, cfg *config.Config, rc runC
 	}
 	a.own = clients
 	a.statuses = reconcile.NewStatusStore(clients.dynamic, cfg.Namespace)
-	envs, err := a.environments(clients)
-	if err != nil {
-		return nil, err
-	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: clients.kube.CoreV1().Events(cfg.Namespace)})
 	recorder := broadcaster.NewRecorder(clients.scheme, corev1.EventSource{Component: "gitops-agent"})
+	// The detectors' reports reach the status through the reconciler, which is built last.
+	var rec *reconcile.Reconciler
+	notify := func(env string) { rec.Notify(env) }
+	envs, err := a.environments(clients, recorder, notify)
+	if err != nil {
+		return nil, err
+	}
 
 	metrics, err := reconcile.NewMetrics(a.registry)
 	if err != nil {
 		return nil, err
 	}
-	rec := reconcile.NewReconciler(a.git, render.New(render.DefaultOptions()), validator, a.statuses, recorder, metrics, log, envs,
-		reconcile.Options{HistoryLimit: cfg.HistoryLimit, Namespace: cfg.Namespace})
+	renderer := render.New(render.DefaultOptions())
+	recOpts := reconcile.Options{HistoryLimit: cfg.HistoryLimit}
+	if a.promoter, err = a.newPromoter(clients, envs, renderer, validator, recorder, notify); err != nil {
+		return nil, err
+	}
+	if a.promoter != nil {
+		recOpts.Promotions = a.promoter
+	}
+	rec = reconcile.NewReconciler(a.git, renderer, validator, a.statuses, recorder, metrics, log, envs, recOpts)
 	a.controller = reconcile.NewController(rec, log, reconcile.ControllerOptions{Workers: rc.workers, ResyncInterval: rc.resync})
 	return a, nil
 }
@@ -244,7 +259,7 @@ func (a *agent) newValidator(ctx context.Context) (*policy.Validator, error) {
 
 // environments builds each environment with the clients of its target cluster; environments
 // on the same cluster share them (and so the discovery cache and the rate limit).
-func (a *agent) environments(own *clusterClients) ([]reconcile.Environment, error) {
+func (a *agent) environments(own *clusterClients, recorder record.EventRecorder, notify func(env string)) ([]reconcile.Environment, error) {
 	targets := map[config.Cluster]*reconcile.Target{}
 	var envs []reconcile.Environment
 	for _, e := range a.cfg.Environments {
@@ -261,19 +276,94 @@ func (a *agent) environments(own *clusterClients) ([]reconcile.Environment, erro
 					return nil, fmt.Errorf("environment %s: %w", e.Name, err)
 				}
 			}
+			detector, err := drift.NewDetector(clients.dynamic, clients.mapper, clients.apply, drift.Options{
+				Events: recorder, EventTarget: a.statuses.ObjectReference, Registerer: a.driftRegisterer(e.Cluster),
+				Log: a.log.With("cluster", clusterName(e.Cluster)), OnChange: notify,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+			}
+			a.detectors = append(a.detectors, detector)
 			target = &reconcile.Target{
 				Apply:     clients.apply,
 				Inventory: inventory.NewStore(clients.kube.CoreV1(), a.cfg.Namespace),
 				Health:    health.NewChecker(clients.health, health.Options{}),
+				Drift:     detector,
+				Client:    clients.dynamic,
 			}
 			targets[e.Cluster] = target
 		}
-		envs = append(envs, reconcile.Environment{
+		env := reconcile.Environment{
 			Name: e.Name, Path: e.Path, Manual: e.Sync == config.SyncManual, Prune: *e.Prune,
 			HealthTimeout: e.HealthTimeout.Duration, Target: target,
-		})
+			Drift: driftSpec(e.Drift),
+		}
+		if p := e.Promotion; p != nil {
+			env.Promotion = &reconcile.PromotionSpec{Strategy: p.Strategy, Routers: p.Routers}
+		}
+		envs = append(envs, env)
 	}
 	return envs, nil
+}
+
+// newPromoter returns the promoter of the environments promoted blue/green, nil when there is
+// none.
+func (a *agent) newPromoter(own *clusterClients, envs []reconcile.Environment, renderer *render.Renderer, validator *policy.Validator, recorder record.EventRecorder, notify func(env string)) (*promote.Promoter, error) {
+	var promoted []promote.EnvConfig
+	for _, e := range envs {
+		if e.Promotion == nil {
+			continue
+		}
+		p := a.cfg.Environments[slices.IndexFunc(a.cfg.Environments, func(c config.Environment) bool { return c.Name == e.Name })].Promotion
+		routers, err := reconcile.RouterRefs(p.Routers)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+		}
+		promoted = append(promoted, promote.EnvConfig{
+			Name: e.Name, Path: e.Path, Routers: routers, AutoPromote: *p.AutoPromote,
+			HealthTimeout: p.HealthTimeout.Duration, SmokeTimeout: p.SmokeTimeout.Duration, RollbackWindow: p.RollbackWindow.Duration,
+			Target: promote.Target{Apply: e.Target.Apply, Inventory: e.Target.Inventory, Health: e.Target.Health, Client: e.Target.Client},
+		})
+	}
+	if len(promoted) == 0 {
+		return nil, nil
+	}
+	return promote.New(a.git, renderer, validator, own.kube, promoted, promote.Options{
+		Namespace: a.cfg.Namespace, HistoryLimit: a.cfg.HistoryLimit,
+		Events: recorder, EventTarget: a.statuses.ObjectReference,
+		Registerer: a.registry, Log: a.log, OnChange: notify,
+	})
+}
+
+// driftSpec is how the detector judges an environment configured with d.
+func driftSpec(d config.Drift) drift.EnvSpec {
+	spec := drift.EnvSpec{SelfHeal: d.SelfHeal, IgnoreHPAReplicas: *d.IgnoreHPAReplicas}
+	for _, ig := range d.Ignore {
+		spec.Ignore = append(spec.Ignore, drift.IgnoreRule{Group: ig.Group, Kind: ig.Kind, Namespace: ig.Namespace, Name: ig.Name, Paths: ig.Paths})
+	}
+	return spec
+}
+
+// driftRegisterer registers the drift metrics of the detector of cluster: those of the
+// agent's own cluster as they are, those of other clusters with a cluster label, since every
+// detector exports the same names.
+func (a *agent) driftRegisterer(cluster config.Cluster) prometheus.Registerer {
+	if cluster == (config.Cluster{}) {
+		return a.registry
+	}
+	return prometheus.WrapRegistererWith(prometheus.Labels{"cluster": clusterName(cluster)}, a.registry)
+}
+
+// clusterName names a target cluster in logs and metrics.
+func clusterName(c config.Cluster) string {
+	switch {
+	case c.Kubeconfig == "":
+		return "in-cluster"
+	case c.Context != "":
+		return c.Context
+	default:
+		return c.Kubeconfig
+	}
 }
 
 // lead runs what only the leader may: fetching, applying, and acting on sync requests.
@@ -284,13 +374,34 @@ func (a *agent) lead(ctx context.Context, rc runConfig) error {
 	if err := a.statuses.EnsureInstalled(ctx); err != nil {
 		return err
 	}
-	if err := a.controller.WatchRequests(ctx, a.own.dynamic, a.cfg.Namespace, a.poller.Trigger); err != nil {
+	var promotions reconcile.PromotionActions
+	if a.promoter != nil {
+		promotions = a.promoter
+	}
+	if err := a.controller.WatchRequests(ctx, a.own.dynamic, a.cfg.Namespace, a.poller.Trigger, promotions); err != nil {
 		return err
 	}
+	for _, d := range a.detectors {
+		go func() {
+			if err := d.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("drift detection stopped; drift is no longer reported", "error", err)
+			}
+		}()
+	}
 	go a.controller.Run(ctx)
+	if a.promoter != nil {
+		go func() {
+			if err := a.promoter.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("promotion stopped; promoted environments stay as they are", "error", err)
+			}
+		}()
+	}
 	err := a.poller.Run(ctx, func(ctx context.Context, ev source.Event) {
 		a.controller.HandleSourceEvent(ctx, ev)
 		if ev.Err == nil {
+			if a.promoter != nil {
+				a.promoter.SetTags(ev.Change.After.Tags)
+			}
 			a.synced.Store(true)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gitops-agent/gitops-agent/promote"
 	"github.com/gitops-agent/gitops-agent/sync/reconcile"
 )
 
@@ -72,7 +73,7 @@ func runStatus(ctx context.Context, c *cli, args []string) int {
 
 func writeStatusTable(w io.Writer, all []reconcile.Status, details bool, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENV\tAPPLIED\tAGE\tRESULT\tHEALTH\tPENDING\tOBJECTS")
+	fmt.Fprintln(tw, "ENV\tAPPLIED\tAGE\tRESULT\tHEALTH\tPENDING\tOBJECTS\tDRIFTED\tLIVE")
 	for _, s := range all {
 		applied, age, result, pending := "-", "-", "-", "-"
 		if s.LastApplied != nil {
@@ -84,7 +85,20 @@ func writeStatusTable(w io.Writer, all []reconcile.Status, details bool, now tim
 		if s.Pending != nil {
 			pending = s.Pending.ShortCommit
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Name, applied, age, result, orDash(s.Health), pending, s.ManagedObjects)
+		drifted, live := 0, "-"
+		if s.Drift != nil {
+			drifted = s.Drift.Objects
+		}
+		if p := s.Promotion; p != nil {
+			live = string(p.Phase)
+			if p.Live != nil {
+				live = string(p.Live.Color) + " " + shortCommitOf(p.Live.Commit)
+			}
+			if p.Current != nil {
+				live += " (" + string(p.Phase) + " " + shortCommitOf(p.Current.Commit) + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s.Name, applied, age, result, orDash(s.Health), pending, s.ManagedObjects, drifted, live)
 	}
 	tw.Flush()
 	if !details {
@@ -96,6 +110,25 @@ func writeStatusTable(w io.Writer, all []reconcile.Status, details bool, now tim
 		}
 		if s.Pending != nil {
 			fmt.Fprintf(w, "\npending %s: %s\n", s.Pending.ShortCommit, s.Pending.Reason)
+		}
+		if d := s.Drift; d != nil {
+			fmt.Fprintf(w, "\ndrift: %d object(s) differ from the applied commit (gitops-agent diff --env %s shows how):\n", d.Objects, s.Name)
+			for _, item := range d.Items {
+				line := fmt.Sprintf("  %s %s", item.Object, item.Type)
+				if len(item.Paths) > 0 {
+					line += " at " + strings.Join(item.Paths, ", ")
+				}
+				if len(item.Managers) > 0 {
+					line += " by " + strings.Join(item.Managers, ", ")
+				}
+				if item.Flapping {
+					line += " (healing stopped: another writer keeps changing it)"
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+		if p := s.Promotion; p != nil {
+			writePromotion(w, p, now)
 		}
 		if s.LastAttempt != nil {
 			for _, v := range s.LastAttempt.Violations {
@@ -110,6 +143,38 @@ func writeStatusTable(w io.Writer, all []reconcile.Status, details bool, now tim
 		}
 		hw.Flush()
 	}
+}
+
+// writePromotion shows a promoted environment's releases, the promotion in progress and the
+// history of promotions.
+func writePromotion(w io.Writer, p *promote.State, now time.Time) {
+	fmt.Fprintf(w, "\npromotion: %s", p.Phase)
+	if p.Message != "" {
+		fmt.Fprintf(w, ": %s", p.Message)
+	}
+	fmt.Fprintln(w)
+	release := func(what string, r *promote.Release) {
+		if r != nil {
+			fmt.Fprintf(w, "  %-9s %s %s %s\n", what, r.Color, shortCommitOf(r.Commit), r.Tag)
+		}
+	}
+	release("live", p.Live)
+	release("previous", p.Previous)
+	if !p.RollbackUntil.IsZero() {
+		fmt.Fprintf(w, "  rollback is instant for %s more (gitops-agent rollback %s)\n", p.RollbackUntil.Sub(now).Round(time.Second), p.Env)
+	}
+	if c := p.Current; c != nil {
+		fmt.Fprintf(w, "  %-9s %s %s %s, %s, started %s ago\n", "current", c.Color, shortCommitOf(c.Commit), c.Tag, c.Kind, since(now, c.Started))
+	}
+	if len(p.History) == 0 {
+		return
+	}
+	hw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(hw, "  COMMIT\tTAG\tCOLOR\tRESULT\tTOOK\tENDED\tREASON")
+	for _, h := range p.History {
+		fmt.Fprintf(hw, "  %s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", shortCommitOf(h.Commit), orDash(h.Tag), h.Color, h.Result, h.End.Sub(h.Start).Round(time.Millisecond), since(now, h.End), orDash(h.Reason))
+	}
+	hw.Flush()
 }
 
 func changes(m map[string]int) string {

@@ -2,10 +2,12 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -96,10 +98,17 @@ func (c *Controller) enqueue(name string, force bool) {
 	c.queue.Add(name)
 }
 
+// PromotionActions carries out promotion requests; *promote.Promoter is one.
+type PromotionActions interface {
+	Confirm(env string) error
+	Rollback(env string) error
+}
+
 // WatchRequests watches the Environment objects for requests: a new sync request enqueues its
 // environment; a fetch request relayed by a standby replica calls fetch with the webhook's
-// reason. It returns once the watch is running.
-func (c *Controller) WatchRequests(ctx context.Context, dyn dynamic.Interface, namespace string, fetch func(reason string)) error {
+// reason; confirm and rollback requests go to promotions (nil when no environment is
+// promoted). It returns once the watch is running.
+func (c *Controller) WatchRequests(ctx context.Context, dyn dynamic.Interface, namespace string, fetch func(reason string), promotions PromotionActions) error {
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, namespace, nil)
 	informer := factory.ForResource(EnvironmentGVR).Informer()
 	var lastFetch sync.Map // environment -> the fetch request last acted upon
@@ -111,6 +120,9 @@ func (c *Controller) WatchRequests(ctx context.Context, dyn dynamic.Interface, n
 		if c.rec.RequestSync(u.GetName(), u.GetAnnotations()[SyncRequestAnnotation]) {
 			c.log.Info("sync requested", "env", u.GetName())
 			c.enqueue(u.GetName(), false)
+		}
+		if promotions != nil {
+			c.takePromotionRequests(ctx, u, promotions)
 		}
 		if value := u.GetAnnotations()[FetchRequestAnnotation]; value != "" {
 			if previous, seen := lastFetch.Swap(u.GetName(), value); !seen || previous != value {
@@ -129,6 +141,41 @@ func (c *Controller) WatchRequests(ctx context.Context, dyn dynamic.Interface, n
 	factory.Start(ctx.Done())
 	cache.WaitForCacheSync(ctx.Done(), informer.HasSynced)
 	return nil
+}
+
+// takePromotionRequests acts on the confirm and rollback requests on an Environment, each
+// once: the request is removed first, so a crash loses it rather than acting twice (the
+// command that set it reports that nothing happened).
+func (c *Controller) takePromotionRequests(ctx context.Context, u *unstructured.Unstructured, promotions PromotionActions) {
+	env := u.GetName()
+	for _, req := range []struct {
+		annotation, action string
+		act                func(string) error
+	}{
+		{ConfirmRequestAnnotation, "confirm", promotions.Confirm},
+		{RollbackRequestAnnotation, "rollback", promotions.Rollback},
+	} {
+		value := u.GetAnnotations()[req.annotation]
+		if value == "" {
+			continue
+		}
+		// Not in the informer's handler: it must not block on the API server.
+		go func() {
+			took, err := c.rec.status.TakeRequest(ctx, env, req.annotation, value, u.GetResourceVersion())
+			if err != nil {
+				c.log.Error("promotion request not taken", "env", env, "action", req.action, "error", err)
+				return
+			}
+			if !took {
+				return
+			}
+			c.log.Info("promotion request", "env", env, "action", req.action, "requestedAt", value)
+			if err := req.act(env); err != nil {
+				c.log.Warn("promotion request refused", "env", env, "action", req.action, "error", err)
+				c.rec.event(env, corev1.EventTypeWarning, "PromotionRequestRefused", fmt.Sprintf("%s requested at %s: %v", req.action, value, err))
+			}
+		}()
+	}
 }
 
 // Run syncs environments until ctx ends.

@@ -16,8 +16,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/gitops-agent/gitops-agent/drift"
 	"github.com/gitops-agent/gitops-agent/health"
 	"github.com/gitops-agent/gitops-agent/policy"
 	"github.com/gitops-agent/gitops-agent/render"
@@ -30,6 +32,10 @@ type Target struct {
 	Apply     *apply.Manager
 	Inventory *inventory.Store
 	Health    *health.Checker
+	// Drift is told what each apply declared; nil leaves drift undetected.
+	Drift DriftDetector
+	// Client reads and changes objects directly, for promotions.
+	Client dynamic.Interface
 }
 
 // Environment is one environment as the reconciler runs it.
@@ -40,6 +46,11 @@ type Environment struct {
 	Prune         bool
 	HealthTimeout time.Duration
 	Target        *Target
+	// Drift says how drift of the environment is judged and healed.
+	Drift drift.EnvSpec
+	// Promotion is set for environments that follow promotion tags, which another controller
+	// applies: the reconciler keeps their status object but applies nothing.
+	Promotion *PromotionSpec
 }
 
 // Repository opens the followed repository's object store; *source.Git is one.
@@ -61,12 +72,12 @@ type Validator interface {
 type Options struct {
 	// HistoryLimit is how many attempts each environment's status keeps.
 	HistoryLimit int
-	// Namespace of the Environment objects, for Events.
-	Namespace string
 	// HealthWaits bounds the health waits in progress at once (default 32). Waits run beside
 	// the workers, so that rollouts bounded by other controllers do not hold up applies; the
 	// bound keeps their polling from crowding the API server's rate limit.
 	HealthWaits int
+	// Promotions reports the state of promoted environments; nil when none is promoted.
+	Promotions Promotions
 }
 
 // Reconciler syncs environments to the newest commit of the followed branch.
@@ -111,6 +122,11 @@ type envState struct {
 	syncRequest string
 	// health is the wait for the objects of the last apply, until its verdict is recorded.
 	health *healthWait
+	// driftCommit is the commit whose objects the drift detector holds ("<commit>/<colour>"
+	// for a promoted environment).
+	driftCommit string
+	// driftPaused is set while a promotion changes a promoted environment.
+	driftPaused bool
 }
 
 // NewReconciler returns a reconciler of envs.
@@ -131,6 +147,14 @@ func NewReconciler(repo Repository, renderer Renderer, validator Validator, stat
 
 // Environments returns the names of the environments, sorted.
 func (r *Reconciler) Environments() []string { return slices.Sorted(maps.Keys(r.envs)) }
+
+// Notify asks for a sync of env, which records what changed meanwhile (its drift, its
+// promotion) in its status.
+func (r *Reconciler) Notify(env string) {
+	if r.notify != nil {
+		r.notify(env)
+	}
+}
 
 // SetHead records a new head of the followed branch. It reports whether the commit changed.
 func (r *Reconciler) SetHead(h Head) bool {
@@ -195,9 +219,16 @@ func (r *Reconciler) Sync(ctx context.Context, name string, force bool) error {
 	request := r.syncRequestOf(es)
 	requested := request != "" && request != st.SyncRequestHandled
 	st.ObservedCommit = head.Commit
+	if es.env.Promotion != nil {
+		r.syncPromoted(ctx, es)
+		r.refreshDrift(es)
+		return r.status.Save(ctx, st)
+	}
 	// A commit already dealt with waits for the next one, unless its sync failed for a reason
 	// worth retrying (the API server, a conflict), which the queue's backoff paces.
 	if last := st.LastAttempt; last != nil && last.Commit == head.Commit && last.Result != ResultFailed && !force && !requested {
+		r.ensureDriftDesired(ctx, es)
+		r.refreshDrift(es)
 		return r.status.Save(ctx, st)
 	}
 
@@ -233,7 +264,11 @@ func (r *Reconciler) ensureLoaded(ctx context.Context, es *envState) error {
 	if es.status != nil {
 		return nil
 	}
-	st, request, err := r.status.Open(ctx, es.env.Name, EnvironmentSpec{Path: es.env.Path, Sync: syncMode(es.env), Prune: es.env.Prune})
+	spec := EnvironmentSpec{
+		Path: es.env.Path, Sync: syncMode(es.env), Prune: es.env.Prune, Promotion: es.env.Promotion,
+		Drift: &DriftSpec{SelfHeal: es.env.Drift.SelfHeal, IgnoreHPAReplicas: es.env.Drift.IgnoreHPAReplicas, Ignore: es.env.Drift.Ignore},
+	}
+	st, request, err := r.status.Open(ctx, es.env.Name, spec)
 	if err != nil {
 		return err
 	}
@@ -298,6 +333,8 @@ func (r *Reconciler) refuse(ctx context.Context, a *attempt, result Result, mess
 		r.log.Log(ctx, level, "commit not applied", "env", a.env.env.Name, "commit", a.ShortCommit, "result", result, "reason", message)
 		r.event(a.env.env.Name, eventType, "Commit"+string(result), fmt.Sprintf("commit %s not applied: %s", a.ShortCommit, message))
 	}
+	r.ensureDriftDesired(ctx, a.env)
+	r.refreshDrift(a.env)
 	return r.status.Save(ctx, st)
 }
 
@@ -314,6 +351,11 @@ func (r *Reconciler) apply(ctx context.Context, a *attempt, rendered *render.Res
 	previous, err := env.Target.Inventory.Load(ctx, env.Name)
 	if err != nil {
 		return r.fail(ctx, a, err, started)
+	}
+	if d := env.Target.Drift; d != nil {
+		// The apply's own writes are not drift; the detector looks at everything again after.
+		d.Pause(env.Name)
+		defer d.Resume(env.Name)
 	}
 	cs, applyErr := env.Target.Apply.Apply(ctx, objs, apply.DefaultApplyOptions(env.Name))
 	if applyErr == nil && !alreadyApplied {
@@ -347,6 +389,8 @@ func (r *Reconciler) apply(ctx context.Context, a *attempt, rendered *render.Res
 	}
 
 	a.Result = ResultApplied
+	r.driftApplied(es, a.Commit, objs)
+	r.refreshDrift(es)
 	if !alreadyApplied {
 		st.LastApplied = &CommitEvent{Commit: a.Commit, ShortCommit: a.ShortCommit, Time: metav1.Now()}
 	}

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitops-agent/gitops-agent/promote"
 )
 
 // Result is the outcome of one attempt to sync an environment to a commit.
@@ -45,6 +47,12 @@ type Status struct {
 	History []Attempt `json:"history,omitempty"`
 	// ManagedObjects counts the objects in the environment's inventory.
 	ManagedObjects int `json:"managedObjects"`
+	// Drift summarises how the live objects differ from the applied commit; nil when they
+	// do not.
+	Drift *DriftStatus `json:"drift,omitempty"`
+	// Promotion is the blue/green promotion state of a promoted environment: live and
+	// previous release, the promotion in progress, and the history of promotions.
+	Promotion *promote.State `json:"promotion,omitempty"`
 	// SyncRequestHandled is the value of the sync-request annotation last acted upon.
 	SyncRequestHandled string `json:"syncRequestHandled,omitempty"`
 }

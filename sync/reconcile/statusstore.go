@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitops-agent/gitops-agent/deploy/crds"
+	"github.com/gitops-agent/gitops-agent/drift"
 )
 
 // EnvironmentGVR is the resource of the agent's status objects.
@@ -53,6 +54,24 @@ type EnvironmentSpec struct {
 	Path  string `json:"path"`
 	Sync  string `json:"sync"`
 	Prune bool   `json:"prune"`
+	// Drift is how the agent judges drift, so that `gitops-agent diff` judges the same way.
+	Drift *DriftSpec `json:"drift,omitempty"`
+	// Promotion is set for environments promoted blue/green by tag.
+	Promotion *PromotionSpec `json:"promotion,omitempty"`
+}
+
+// DriftSpec is an environment's drift configuration as its Environment object records it.
+type DriftSpec struct {
+	SelfHeal          bool               `json:"selfHeal"`
+	IgnoreHPAReplicas bool               `json:"ignoreHPAReplicas"`
+	Ignore            []drift.IgnoreRule `json:"ignore,omitempty"`
+}
+
+// PromotionSpec is an environment's promotion configuration as its Environment object records
+// it.
+type PromotionSpec struct {
+	Strategy string   `json:"strategy"`
+	Routers  []string `json:"routers,omitempty"`
 }
 
 // StatusStore reads and writes Environment objects in the agent's namespace. It writes only
@@ -148,7 +167,7 @@ func (s *StatusStore) EnsureNamespace(ctx context.Context) error {
 func (s *StatusStore) Open(ctx context.Context, name string, spec EnvironmentSpec) (*Status, string, error) {
 	got, err := s.client.Namespace(s.namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
-	case err == nil && specOf(got) == spec && got.GetLabels()[managedByKey] == managedByValue:
+	case err == nil && sameSpec(got, spec) && got.GetLabels()[managedByKey] == managedByValue:
 		// As configured: nothing to write.
 	case err == nil || apierrors.IsNotFound(err):
 		if got, err = s.ensure(ctx, name, spec); err != nil {
@@ -160,11 +179,19 @@ func (s *StatusStore) Open(ctx context.Context, name string, spec EnvironmentSpe
 	return s.remember(got)
 }
 
-func specOf(obj *unstructured.Unstructured) EnvironmentSpec {
-	path, _, _ := unstructured.NestedString(obj.Object, "spec", "path")
-	sync, _, _ := unstructured.NestedString(obj.Object, "spec", "sync")
-	prune, _, _ := unstructured.NestedBool(obj.Object, "spec", "prune")
-	return EnvironmentSpec{Path: path, Sync: sync, Prune: prune}
+// sameSpec reports whether obj's spec is spec; an unreadable spec is not.
+func sameSpec(obj *unstructured.Unstructured, spec EnvironmentSpec) bool {
+	got, err := specOf(obj)
+	return err == nil && reflect.DeepEqual(got, spec)
+}
+
+func specOf(obj *unstructured.Unstructured) (EnvironmentSpec, error) {
+	var spec EnvironmentSpec
+	raw, _, _ := unstructured.NestedMap(obj.Object, "spec")
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &spec); err != nil {
+		return spec, fmt.Errorf("read spec of Environment %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return spec, nil
 }
 
 // ensure applies the environment's object with spec and returns it.
@@ -177,8 +204,12 @@ func (s *StatusStore) ensure(ctx context.Context, name string, spec EnvironmentS
 			"namespace": s.namespace,
 			"labels":    map[string]any{managedByKey: managedByValue},
 		},
-		"spec": map[string]any{"path": spec.Path, "sync": spec.Sync, "prune": spec.Prune},
 	}}
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec)
+	if err != nil {
+		return nil, fmt.Errorf("encode spec of Environment %s/%s: %w", s.namespace, name, err)
+	}
+	obj.Object["spec"] = raw
 	got, err := s.client.Namespace(s.namespace).Apply(ctx, name, obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
 	if err != nil {
 		return nil, fmt.Errorf("Environment %s/%s: %w", s.namespace, name, err)
@@ -224,14 +255,24 @@ func (s *StatusStore) remember(got *unstructured.Unstructured) (*Status, string,
 	return status, got.GetAnnotations()[SyncRequestAnnotation], nil
 }
 
-// List returns the status of every Environment in the namespace, as any replica can serve it.
-func (s *StatusStore) List(ctx context.Context) ([]Status, error) {
+// EnvironmentObject is an Environment as read from the cluster.
+type EnvironmentObject struct {
+	Spec   EnvironmentSpec
+	Status Status
+}
+
+// ListObjects returns the spec and status of every Environment in the namespace.
+func (s *StatusStore) ListObjects(ctx context.Context) ([]EnvironmentObject, error) {
 	list, err := s.client.Namespace(s.namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list Environments in %s: %w", s.namespace, err)
 	}
-	out := make([]Status, 0, len(list.Items))
+	out := make([]EnvironmentObject, 0, len(list.Items))
 	for i := range list.Items {
+		spec, err := specOf(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
 		st, err := statusOf(&list.Items[i])
 		if err != nil {
 			return nil, err
@@ -240,7 +281,20 @@ func (s *StatusStore) List(ctx context.Context) ([]Status, error) {
 			st = &Status{}
 		}
 		st.Name = list.Items[i].GetName()
-		out = append(out, *st)
+		out = append(out, EnvironmentObject{Spec: spec, Status: *st})
+	}
+	return out, nil
+}
+
+// List returns the status of every Environment in the namespace, as any replica can serve it.
+func (s *StatusStore) List(ctx context.Context) ([]Status, error) {
+	objs, err := s.ListObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, len(objs))
+	for i, o := range objs {
+		out[i] = o.Status
 	}
 	return out, nil
 }
@@ -317,6 +371,47 @@ func (s *StatusStore) RequestFetch(ctx context.Context, env, reason string, at t
 	return nil
 }
 
+// Promotion requests: `gitops-agent promote <env> --confirm` and `gitops-agent rollback <env>`
+// set them on the Environment; the leader removes a request before acting on it, so that a
+// restart never acts twice. The value is the request's time.
+const (
+	ConfirmRequestAnnotation  = "promote.gitops-agent.io/confirm-requested-at"
+	RollbackRequestAnnotation = "promote.gitops-agent.io/rollback-requested-at"
+)
+
+// RequestPromotionAction sets annotation (ConfirmRequestAnnotation or
+// RollbackRequestAnnotation) on env's Environment.
+func (s *StatusStore) RequestPromotionAction(ctx context.Context, env, annotation string, at time.Time) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{annotation: at.UTC().Format(time.RFC3339Nano)}}})
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.Namespace(s.namespace).Patch(ctx, env, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("annotate Environment %s/%s: %w", s.namespace, env, err)
+	}
+	return nil
+}
+
+// TakeRequest removes annotation from env's Environment if it still has value, and reports
+// whether this call removed it: only then may the caller act on the request.
+func (s *StatusStore) TakeRequest(ctx context.Context, env, annotation, value string, resourceVersion string) (bool, error) {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": resourceVersion,
+		"annotations":     map[string]any{annotation: nil},
+	}})
+	if err != nil {
+		return false, err
+	}
+	_, err = s.client.Namespace(s.namespace).Patch(ctx, env, types.MergePatchType, patch, metav1.PatchOptions{})
+	switch {
+	case apierrors.IsConflict(err):
+		return false, nil // changed since: the watch brings the newer object
+	case err != nil:
+		return false, fmt.Errorf("take request %s=%s from Environment %s/%s: %w", annotation, value, s.namespace, env, err)
+	}
+	return true, nil
+}
+
 // parseFetchRequest returns the trigger reason of a FetchRequestAnnotation value.
 func parseFetchRequest(value string) (reason string, ok bool) {
 	stamp, reason, found := strings.Cut(value, " ")
@@ -329,7 +424,6 @@ func parseFetchRequest(value string) (reason string, ok bool) {
 	return reason, true
 }
 
-// reference names an Environment for Events; ok is false until its UID is known.
 // ObjectReference returns a reference to env's Environment object, for Events about the
 // environment; false until the object was opened.
 func (s *StatusStore) ObjectReference(env string) (*corev1.ObjectReference, bool) {
