@@ -28,6 +28,11 @@ func (d *Detector) SetDesired(env string, spec EnvSpec, commit string, objs []*u
 	}
 	desired := make(map[ident]*desiredObject, len(objs))
 	for _, obj := range objs {
+		if gvk := obj.GroupVersionKind(); gvk.Group == "" && gvk.Kind == "Namespace" {
+			// Watching Namespaces takes a cluster-wide right the namespaced installation does
+			// not have; a deleted namespace shows as the deletion of everything in it.
+			continue
+		}
 		o, err := d.desiredObject(obj, env)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("environment %s: %s: not watched for drift: %w", env, render.RefOf(obj), err))

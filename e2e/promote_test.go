@@ -75,6 +75,16 @@ func TestPromotionByTag(t *testing.T) {
 	t.Logf("rollback within the window: %s", time.Since(started).Round(time.Millisecond))
 	w.waitRouter("web", promote.Blue)
 
+	// The live colour runs its commit: nothing drifted, although the other colour and the
+	// preview are there too.
+	out, code = agentCommand(t, "diff", "--kubeconfig", cluster.KubeconfigPath(), "--namespace", w.agentNS, "--env", env, "--repo", d.Work)
+	if code != 0 {
+		t.Errorf("gitops-agent diff after the rollback: exit %d, want 0 (no drift)\n%s", code, out)
+	}
+	if st := w.waitStatus(10*time.Second, env, "back on blue", func(st *reconcile.Status) bool { return st.LastApplied != nil && st.LastApplied.Commit == first }); st.Drift != nil {
+		t.Errorf("drift after the rollback: %q, want none", driftOf(st))
+	}
+
 	out, code = agentCommand(t, "status", "--kubeconfig", cluster.KubeconfigPath(), "--namespace", w.agentNS, env)
 	if code != 0 {
 		t.Fatalf("gitops-agent status: exit %d\n%s", code, out)

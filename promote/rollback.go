@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -54,7 +55,9 @@ func (p *Promoter) switchBack(ctx context.Context, e *envWorker, st State) (bool
 	}); err != nil {
 		return false, err
 	}
-	if err := p.apply(ctx, e, prev.Commit, plan.RoutersSelecting(prev.Color), "switch routers back to "+string(prev.Color)); err != nil {
+	// The previous release is its shared objects too (its configuration, its other services):
+	// they go back with the routers, in one apply.
+	if err := p.apply(ctx, e, prev.Commit, slices.Concat(plan.Shared, plan.RoutersSelecting(prev.Color)), "switch routers back to "+string(prev.Color)); err != nil {
 		// Both colours are healthy: the interrupted switch is finished by resumeSwitch.
 		return false, err
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/gitops-agent/gitops-agent/drift"
+	"github.com/gitops-agent/gitops-agent/promote"
 	"github.com/gitops-agent/gitops-agent/render"
 	"github.com/gitops-agent/gitops-agent/sync/apply"
 	"github.com/gitops-agent/gitops-agent/sync/reconcile"
@@ -157,11 +158,21 @@ func diffEnvironment(ctx context.Context, repo *git.Repository, renderer *render
 	if d := e.Spec.Drift; d != nil {
 		spec = drift.EnvSpec{SelfHeal: d.SelfHeal, IgnoreHPAReplicas: d.IgnoreHPAReplicas, Ignore: d.Ignore}
 	}
-	desired := make([]*unstructured.Unstructured, 0, len(rendered.Objects))
-	for _, o := range rendered.Objects {
-		obj, err := apply.AsApplied(o.Obj, name)
+	objs := make([]*unstructured.Unstructured, len(rendered.Objects))
+	for i, o := range rendered.Objects {
+		objs[i] = o.Obj
+	}
+	if p := e.Status.Promotion; e.Spec.Promotion != nil && p != nil && p.Live != nil {
+		// What runs is the live colour of the commit, as the agent's drift detection sees it.
+		if objs, err = liveColor(rendered.Objects, p.Live.Color, e.Spec.Promotion.Routers); err != nil {
+			return envDiff{}, err
+		}
+	}
+	desired := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		obj, err := apply.AsApplied(o, name)
 		if err != nil {
-			return envDiff{}, fmt.Errorf("%s: %w", render.RefOf(o.Obj), err)
+			return envDiff{}, fmt.Errorf("%s: %w", render.RefOf(o), err)
 		}
 		desired = append(desired, obj)
 	}
@@ -192,4 +203,17 @@ func diffEnvironment(ctx context.Context, repo *git.Repository, renderer *render
 		d.Objects = append(d.Objects, objectDiff{ObjectDrift: od, Diff: drift.UnifiedDiff(want, live, ignore)})
 	}
 	return d, nil
+}
+
+// liveColor returns a promoted environment's objects as its live colour runs them.
+func liveColor(objs []render.Object, live promote.Color, routers []string) ([]*unstructured.Unstructured, error) {
+	refs, err := reconcile.RouterRefs(routers)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := promote.Split(objs, live, "", refs)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(plan.Shared, plan.Colored, plan.Routers), nil
 }

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -97,6 +98,5 @@ func (r *Reconciler) liveRelease(ctx context.Context, es *envState, live *promot
 	if err != nil {
 		return nil, err
 	}
-	objs := append(append(plan.Shared, plan.Colored...), plan.Routers...)
-	return objs, nil
+	return slices.Concat(plan.Shared, plan.Colored, plan.Routers), nil
 }
