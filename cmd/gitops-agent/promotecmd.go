@@ -54,7 +54,16 @@ func runPromote(ctx context.Context, c *cli, args []string) int {
 		return exitError
 	}
 	req.Env, req.Rev = fs.Arg(0), fs.Arg(1)
-	requested := time.Now()
+	var store *reconcile.StatusStore
+	var before *promote.HistoryEntry
+	if *wait > 0 {
+		var err error
+		if store, err = statusStore(kube, *namespace); err != nil {
+			fmt.Fprintf(c.stderr, "promote: %v\n", err)
+			return exitError
+		}
+		before = newestPromotion(ctx, store, req.Env)
+	}
 	tag, commit, err := source.PushTag(ctx, req)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "promote: %v\n", err)
@@ -64,12 +73,7 @@ func runPromote(ctx context.Context, c *cli, args []string) int {
 	if *wait <= 0 {
 		return exitOK
 	}
-	store, err := statusStore(kube, *namespace)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "promote: %v\n", err)
-		return exitError
-	}
-	return waitForPromotion(ctx, c, store, req.Env, promotionDone(commit, requested), *wait)
+	return waitForPromotion(ctx, c, store, req.Env, promotionDone(commit, before), *wait)
 }
 
 // runRollback asks the agent to switch an environment back to its previous colour.
@@ -104,8 +108,8 @@ func requestPromotionAction(ctx context.Context, c *cli, kube kubeFlags, namespa
 		fmt.Fprintf(c.stderr, "%s: %v\n", command, err)
 		return exitError
 	}
-	requested := time.Now()
-	if err := store.RequestPromotionAction(ctx, env, annotation, requested); err != nil {
+	before := newestPromotion(ctx, store, env)
+	if err := store.RequestPromotionAction(ctx, env, annotation, time.Now()); err != nil {
 		fmt.Fprintf(c.stderr, "%s: %v\n", command, err)
 		return exitError
 	}
@@ -113,7 +117,7 @@ func requestPromotionAction(ctx context.Context, c *cli, kube kubeFlags, namespa
 	if wait <= 0 {
 		return exitOK
 	}
-	return waitForPromotion(ctx, c, store, env, promotionDone("", requested), wait)
+	return waitForPromotion(ctx, c, store, env, promotionDone("", before), wait)
 }
 
 func shortCommitOf(c string) string {
@@ -131,10 +135,21 @@ type promotionOutcome struct {
 	code    int
 }
 
+// newestPromotion returns the newest entry of env's promotion history, nil if none: what a
+// request is waited for ends above it. Comparing entries rather than times keeps the wait
+// right whatever the clocks of this machine and the cluster say.
+func newestPromotion(ctx context.Context, store *reconcile.StatusStore, env string) *promote.HistoryEntry {
+	st, _, err := store.Load(ctx, env)
+	if err != nil || st == nil || st.Promotion == nil || len(st.Promotion.History) == 0 {
+		return nil
+	}
+	return &st.Promotion.History[0]
+}
+
 // promotionDone judges a promotion state: the end of the promotion of commit, or, with an
-// empty commit, of whatever the request made at requested started (a confirmation, a
-// rollback).
-func promotionDone(commit string, requested time.Time) func(promote.State) promotionOutcome {
+// empty commit, of whatever the request started (a confirmation, a rollback); before is the
+// newest history entry when the request was made.
+func promotionDone(commit string, before *promote.HistoryEntry) func(promote.State) promotionOutcome {
 	return func(s promote.State) promotionOutcome {
 		if cur := s.Current; cur != nil && s.Phase == promote.PhaseAwaitingApproval && (commit == "" || cur.Commit == commit) {
 			if commit == "" {
@@ -143,8 +158,8 @@ func promotionDone(commit string, requested time.Time) func(promote.State) promo
 			return promotionOutcome{done: true, code: exitOK, message: fmt.Sprintf("%s is healthy beside the live colour and waits for approval: gitops-agent promote --confirm %s", shortCommitOf(cur.Commit), s.Env)}
 		}
 		for _, h := range s.History {
-			if h.Start.Before(requested.Truncate(time.Second)) {
-				break // newest first: the rest began before the request
+			if before != nil && h.Commit == before.Commit && h.Start.Equal(before.Start) && h.Result == before.Result {
+				break // newest first: the rest was there before the request
 			}
 			if commit != "" && h.Commit != commit {
 				continue
