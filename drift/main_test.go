@@ -20,11 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/gitops-agent/gitops-agent/localcluster"
 	"github.com/gitops-agent/gitops-agent/localcluster/clustertest"
@@ -68,24 +65,9 @@ func newRig(t testing.TB, opts Options) *rig {
 // wrap is nil.
 func newRigWith(t testing.TB, opts Options, wrap func(*apply.Manager) Applier) *rig {
 	t.Helper()
-	if cluster == nil {
-		t.Skip("needs the local cluster (not started with -short)")
-	}
-	cfg := cluster.RESTConfig()
-	cfg.QPS, cfg.Burst = testQPS, testBurst
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	manager, err := apply.NewForConfig(cfg)
+	c := clustertest.NewClients(t, cluster, testQPS, testBurst)
+	cs, dyn := c.Kube, c.Dynamic
+	manager, err := apply.NewForConfig(c.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +93,7 @@ func newRigWith(t testing.TB, opts Options, wrap func(*apply.Manager) Applier) *
 			next(env)
 		}
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	mapper := c.Mapper
 	var applier Applier = manager
 	if wrap != nil {
 		applier = wrap(manager)

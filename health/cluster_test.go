@@ -11,11 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/gitops-agent/gitops-agent/health"
 	"github.com/gitops-agent/gitops-agent/localcluster"
@@ -38,23 +34,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if cluster == nil {
-		t.Skip("needs the local cluster (not started with -short)")
-	}
-	cfg := cluster.RESTConfig()
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	c := clustertest.NewClients(t, cluster, 0, 0)
+	cs, dyn, mapper := c.Kube, c.Dynamic, c.Mapper
 	opts := health.DefaultOptions()
 	opts.Interval = 250 * time.Millisecond
 	checker := health.NewChecker(health.NewClusterReader(dyn, mapper), opts)

@@ -17,11 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/gitops-agent/gitops-agent/health"
@@ -71,28 +68,13 @@ type release struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	if cluster == nil {
-		t.Skip("needs the local cluster (not started with -short)")
-	}
-	cfg := cluster.RESTConfig()
-	cfg.QPS, cfg.Burst = 200, 400
-	cs, err := kubernetes.NewForConfig(cfg)
+	c := clustertest.NewClients(t, cluster, 200, 400)
+	cs, dyn := c.Kube, c.Dynamic
+	manager, err := apply.NewForConfig(c.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	manager, err := apply.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	mapper := c.Mapper
 	hopts := health.DefaultOptions()
 	hopts.Interval = 100 * time.Millisecond
 	ns := clustertest.Namespace(t, cs)

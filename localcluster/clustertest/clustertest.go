@@ -14,8 +14,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/gitops-agent/gitops-agent/localcluster"
 )
@@ -84,4 +90,37 @@ func Namespace(t testing.TB, cs kubernetes.Interface) string {
 		}
 	})
 	return name
+}
+
+// Clients are a test's clients of the package's cluster.
+type Clients struct {
+	Config  *rest.Config
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Mapper maps kinds to resources through cached discovery.
+	Mapper meta.ResettableRESTMapper
+}
+
+// NewClients returns clients of c limited to qps and burst (0: client-go's defaults); the
+// test skips when no cluster was started (-short).
+func NewClients(t testing.TB, c *localcluster.Cluster, qps float32, burst int) Clients {
+	t.Helper()
+	if c == nil {
+		t.Skip("needs the local cluster (not started with -short)")
+	}
+	cfg := c.RESTConfig()
+	cfg.QPS, cfg.Burst = qps, burst
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Clients{Config: cfg, Kube: kube, Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}
 }
